@@ -1,0 +1,7 @@
+"""Test-wide set-up: TensorFlow quiet and deterministic before anything imports it."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("MPLBACKEND", "Agg")
