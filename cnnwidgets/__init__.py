@@ -1,8 +1,32 @@
 """cnnwidgets: the math, data sets, widgets and grading checks of a course on CNNs."""
 
+from __future__ import annotations
+
+import importlib
+
 from .core import *  # noqa: F403
 from .core import __all__ as _core_all
 
 __version__ = "0.1.0"
 
-__all__ = [*_core_all]
+# Widgets pull in ipywidgets and grading pulls in Keras; load them on first use so
+# `import cnnwidgets` (and `cnnwidgets.core` above all) stays light and pure.
+_LAZY = {
+    "Question": "cnnwidgets.widgets",
+    "show_image": "cnnwidgets.widgets",
+    "show_images": "cnnwidgets.widgets",
+}
+
+__all__ = [*_core_all, *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cnnwidgets' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

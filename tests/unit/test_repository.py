@@ -1,0 +1,86 @@
+"""The repository keeps its own rules: clean notebooks, conda and pip in step, the two commands."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _tracked_notebooks() -> list[Path]:
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "*.ipynb"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        out = []
+    found = {REPO / p for p in out}
+    for folder in ("course", "solutions", "exercises"):
+        found.update((REPO / folder).rglob("*.ipynb"))
+    return sorted(p for p in found if ".ipynb_checkpoints" not in p.parts and p.exists())
+
+
+@pytest.mark.parametrize("path", _tracked_notebooks(), ids=lambda p: str(p.relative_to(REPO)))
+def test_notebooks_are_committed_without_outputs(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    dirty = [
+        i
+        for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
+    ]
+    assert dirty == [], f"{path.name}: cells {dirty} carry outputs; clear them before committing"
+    assert "widgets" not in nb.get("metadata", {}), f"{path.name} carries saved widget state"
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _spec(requirement: str) -> str:
+    return re.sub(r"\s+", "", requirement.strip().lower().replace("_", "-"))
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pip_deps = {_name(r): _spec(r) for r in project["dependencies"]}
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    conda_deps: dict[str, str] = {}
+    for dep in env["dependencies"]:
+        reqs = dep["pip"] if isinstance(dep, dict) else [dep]
+        for req in reqs:
+            if req.startswith("-e") or _name(req) in ("python", "pip"):
+                continue
+            conda_deps[_name(req)] = _spec(req)
+    assert conda_deps == pip_deps, (
+        "environment.yml and pyproject.toml name different dependencies or versions: "
+        f"only in pyproject {sorted(set(pip_deps) - set(conda_deps))}, "
+        f"only in environment.yml {sorted(set(conda_deps) - set(pip_deps))}, "
+        f"different ranges {[k for k in pip_deps if k in conda_deps and pip_deps[k] != conda_deps[k]]}"
+    )
+
+
+def test_python_requirement_matches():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    env = (REPO / "environment.yml").read_text()
+    low = re.search(r">=\s*(3\.\d+)", project["requires-python"]).group(1)
+    assert f"python>={low}" in env.replace(" ", "")
+
+
+def test_readme_opens_with_the_two_commands():
+    head = (REPO / "README.md").read_text().split("\n## ")[0]
+    assert "make lab" in head and "make test" in head
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_venv_is_ignored():
+    assert ".venv/" in (REPO / ".gitignore").read_text().split()
