@@ -12,9 +12,16 @@ __version__ = "0.1.0"
 # Widgets pull in ipywidgets and grading pulls in Keras; load them on first use so
 # `import cnnwidgets` (and `cnnwidgets.core` above all) stays light and pure.
 _LAZY = {
-    "Question": "cnnwidgets.widgets",
-    "show_image": "cnnwidgets.widgets",
-    "show_images": "cnnwidgets.widgets",
+    name: "cnnwidgets.widgets"
+    for name in (
+        "ArchitectureExplorer",
+        "ConvCalculator",
+        "KernelPlayground",
+        "PoolingExplorer",
+        "Question",
+        "show_image",
+        "show_images",
+    )
 }
 
 __all__ = [*_core_all, *_LAZY]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from ._validate import Padding, pair, padding_mode
+from ._validate import Padding, padding_mode, pair
 from .sizes import conv_output_size, padding_amounts
 
 __all__ = ["conv2d", "pad2d", "conv_window"]
@@ -19,6 +21,16 @@ def _as_array(name: str, x: object) -> np.ndarray:
         np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
     ):
         raise ValueError(f"{name} must hold numbers, got an array of {arr.dtype}.")
+    return arr
+
+
+def _as_image(x: object) -> np.ndarray:
+    arr = _as_array("image", x)
+    if arr.ndim not in (2, 3):
+        raise ValueError(
+            f"image must be (height, width) or (height, width, channels), got shape {arr.shape}; "
+            "drop the batch axis (image[0]) if there is one."
+        )
     return arr
 
 
@@ -45,7 +57,8 @@ def pad2d(
     >>> pad2d(np.ones((2, 3)), 2, padding="same").shape  # odd extra at the bottom/right
     (3, 4)
     """
-    x = np.asarray(image)
+    # A batch (1, H, W, C) would otherwise be padded along its batch and row axes.
+    x = _as_image(image)
     pad = padding_mode(padding)
     kh, kw = pair("kernel_size", kernel_size)
     sh, sw = pair("strides", strides)
@@ -85,13 +98,8 @@ def conv2d(
     >>> conv2d(image, kernel)
     array([[-1]])
     """
-    x = _as_array("image", image)
+    x = _as_image(image)
     k = _as_array("kernel", kernel)
-    if x.ndim not in (2, 3):
-        raise ValueError(
-            f"image must be (height, width) or (height, width, channels), got shape {x.shape}; "
-            "drop the batch axis (image[0]) if there is one."
-        )
     if k.ndim not in (2, 3, 4):
         raise ValueError(
             f"kernel must be (kh, kw), (kh, kw, channels) or (kh, kw, channels, filters), "
@@ -164,11 +172,15 @@ def conv_window(
     >>> conv_window(x, 0, 1, 3).tolist()
     [[1, 2, 3], [5, 6, 7], [9, 10, 11]]
     """
-    x = np.asarray(image)
+    # Without this check a batch (1, H, W, C) gave a window of the wrong axes.
+    x = _as_image(image)
     kh, kw = pair("kernel_size", kernel_size)
     sh, sw = pair("strides", strides)
     dh, dw = pair("dilation_rate", dilation_rate)
     oh, ow = conv_output_size(x.shape[:2], (kh, kw), (sh, sw), padding, (dh, dw))
+    for name, value in (("row", row), ("col", col)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"{name} must be a whole number, got {value!r}.")
     if not (0 <= row < oh and 0 <= col < ow):
         raise ValueError(f"Output position ({row}, {col}) is outside the {oh}x{ow} output.")
     xp = pad2d(x, (kh, kw), (sh, sw), padding, (dh, dw))

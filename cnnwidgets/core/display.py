@@ -31,7 +31,8 @@ def to_grayscale(image: np.ndarray) -> np.ndarray:
 def diverging_rgb(x: np.ndarray, limit: float | None = None) -> np.ndarray:
     """Colour a 2-D signed array: blue < 0, white = 0, red > 0, saturating at ``±limit``.
 
-    ``limit`` defaults to the largest absolute value, so the scale is symmetric.
+    ``limit`` defaults to the largest absolute value, so the scale is symmetric;
+    ``limit=0`` shows every non-zero value at full colour.
 
     Examples
     --------
@@ -41,8 +42,17 @@ def diverging_rgb(x: np.ndarray, limit: float | None = None) -> np.ndarray:
     v = np.asarray(x, dtype=np.float32)
     if v.ndim != 2:
         raise ValueError(f"diverging_rgb colours one 2-D map, got shape {v.shape}.")
-    lim = float(np.abs(v).max()) if limit is None else float(limit)
-    t = np.clip(v / lim, -1.0, 1.0) if lim > 0 else np.zeros_like(v)
+    if limit is None:
+        lim = float(np.abs(v).max()) if v.size else 0.0
+    else:
+        lim = float(limit)
+        # A negative or NaN limit used to paint everything white: a wrong picture, silently.
+        if not lim >= 0:
+            raise ValueError(
+                f"limit must be a number >= 0 (the value shown at full colour), got {limit!r}."
+            )
+    # limit 0: everything saturates, as clip(v / limit) does in the limit; 0 stays white.
+    t = np.clip(v / lim, -1.0, 1.0) if lim > 0 else np.sign(v)
     # End colours of ColorBrewer's RdBu, which prints and projects well.
     neg = np.array([33, 102, 172], dtype=np.float32)
     pos = np.array([178, 24, 43], dtype=np.float32)
@@ -67,7 +77,7 @@ def to_rgb8(x: np.ndarray, signed: bool | None = None) -> np.ndarray:
     v = np.asarray(x, dtype=np.float32)
     if v.ndim == 3 and v.shape[2] == 1:
         v = v[:, :, 0]
-    if v.ndim == 3:
+    if v.ndim == 3 and v.shape[2] in (3, 4):
         return np.clip(np.rint(v), 0, 255).astype(np.uint8)
     if v.ndim != 2:
         raise ValueError(f"Expected a (H, W) or (H, W, 3) array, got shape {v.shape}.")

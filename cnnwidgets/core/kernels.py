@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 __all__ = ["KERNEL_PRESETS", "preset_kernel"]
@@ -42,8 +44,13 @@ def preset_kernel(name: str, size: int = 3) -> np.ndarray:
     >>> preset_kernel("gaussian blur", 5)[2, 2] == preset_kernel("gaussian blur", 5).max()
     np.True_
     """
-    if size not in (3, 5):
+    # 3.0 passes ``size in (3, 5)`` and would then break np.full for the box blur.
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size not in (3, 5):
         raise ValueError(f"size must be 3 or 5, got {size!r}.")
+    if not isinstance(name, str):
+        raise ValueError(
+            f"name must be one of the preset names ({', '.join(KERNEL_PRESETS)}), got {name!r}."
+        )
     key = name.lower().replace("_", " ")
     if key == "box blur":
         return np.full((size, size), 1.0 / size**2)

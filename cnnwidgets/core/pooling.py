@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import pair, padding_mode
+from ._validate import padding_mode, pair
 from .sizes import padding_amounts, pool_output_size
 
 __all__ = ["pool2d", "pool_winners"]

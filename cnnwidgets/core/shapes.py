@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from typing import Any
 
-from ._validate import pair, padding_mode, positive_int
+from ._validate import padding_mode, pair, positive_int
 from .params import conv_params, dense_params
 from .sizes import conv_output_size, pool_output_size
 
@@ -25,7 +26,8 @@ def shape_table(model: Any) -> list[Row]:
     Examples
     --------
     >>> import keras  # doctest: +SKIP
-    >>> m = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(32, 3)])  # doctest: +SKIP
+    >>> layers = [keras.Input((28, 28, 1)), keras.layers.Conv2D(32, 3)]  # doctest: +SKIP
+    >>> m = keras.Sequential(layers)  # doctest: +SKIP
     >>> shape_table(m)[0]["output_shape"], shape_table(m)[0]["params"]  # doctest: +SKIP
     ((None, 26, 26, 32), 320)
     """
@@ -101,7 +103,15 @@ STACK_LAYERS = (
 )
 
 _KNOWN_OPTIONS = {
-    "Conv2D": {"filters", "kernel_size", "strides", "padding", "dilation_rate", "use_bias", "activation"},
+    "Conv2D": {
+        "filters",
+        "kernel_size",
+        "strides",
+        "padding",
+        "dilation_rate",
+        "use_bias",
+        "activation",
+    },
     "MaxPooling2D": {"pool_size", "strides", "padding"},
     "AveragePooling2D": {"pool_size", "strides", "padding"},
     "GlobalAveragePooling2D": set(),
@@ -112,6 +122,17 @@ _KNOWN_OPTIONS = {
     "BatchNormalization": set(),
     "Activation": {"activation"},
     "Rescaling": {"scale", "offset"},
+}
+
+# Arguments Keras's constructors have no default for: a spec without one is refused, as
+# Keras refuses the layer (MaxPooling2D defaults pool_size to 2; AveragePooling2D does not).
+_REQUIRED = {
+    "Conv2D": ("filters", "kernel_size"),
+    "Dense": ("units",),
+    "AveragePooling2D": ("pool_size",),
+    "Dropout": ("rate",),
+    "Activation": ("activation",),
+    "Rescaling": ("scale",),
 }
 
 
@@ -140,12 +161,19 @@ def stack_table(input_shape: tuple[int, ...], layers: list[dict[str, Any]]) -> l
     """
     shape = tuple(input_shape)
     if not shape:
-        raise ValueError("input_shape must be a non-empty tuple of positive sizes, e.g. (28, 28, 1).")
+        raise ValueError(
+            "input_shape must be a non-empty tuple of positive sizes, e.g. (28, 28, 1)."
+        )
     for size in shape:
         positive_int("each input_shape size", size)
     rows: list[Row] = []
     seen: dict[str, int] = {}
     for index, spec in enumerate(layers, start=1):
+        if not isinstance(spec, dict):
+            raise ValueError(
+                f"Layer {index}: each layer is a dict such as "
+                f"{{'layer': 'Dense', 'units': 10}}, got {spec!r}."
+            )
         kind = spec.get("layer")
         if kind not in _KNOWN_OPTIONS:
             raise ValueError(
@@ -155,6 +183,8 @@ def stack_table(input_shape: tuple[int, ...], layers: list[dict[str, Any]]) -> l
         if unknown:
             raise ValueError(f"Layer {index} ({kind}): unknown argument(s) {sorted(unknown)}.")
         try:
+            if any(arg not in spec for arg in _REQUIRED.get(kind, ())):
+                raise ValueError(f"{kind} needs {' and '.join(_REQUIRED[kind])}.")
             shape, params, trainable = _apply(kind, spec, shape)
         except ValueError as err:
             raise ValueError(f"Layer {index} ({kind}): {err}") from None
@@ -185,16 +215,19 @@ def _need_image(kind: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
 def _apply(kind: str, spec: dict[str, Any], shape: tuple[int, ...]):
     if kind == "Conv2D":
         h, w, c = _need_image(kind, shape)
-        if "filters" not in spec or "kernel_size" not in spec:
-            raise ValueError("Conv2D needs filters and kernel_size.")
         filters = positive_int("filters", spec["filters"])
         ks = pair("kernel_size", spec["kernel_size"])
         padding = padding_mode(spec.get("padding", "valid"))
         if not isinstance(padding, str):
             raise ValueError("Keras's Conv2D takes padding='valid' or 'same'.")
-        oh, ow = conv_output_size(
-            (h, w), ks, spec.get("strides", 1), padding, spec.get("dilation_rate", 1)
-        )
+        strides = pair("strides", spec.get("strides", 1))
+        dilation = pair("dilation_rate", spec.get("dilation_rate", 1))
+        if max(strides) > 1 and max(dilation) > 1:
+            raise ValueError(
+                "Keras's Conv2D does not allow strides > 1 together with dilation_rate > 1; "
+                "use one or the other."
+            )
+        oh, ow = conv_output_size((h, w), ks, strides, padding, dilation)
         p = conv_params(ks, c, filters, spec.get("use_bias", True))
         return (oh, ow, filters), p, p
     if kind in ("MaxPooling2D", "AveragePooling2D"):
@@ -208,16 +241,15 @@ def _apply(kind: str, spec: dict[str, Any], shape: tuple[int, ...]):
     if kind == "Flatten":
         return (math.prod(shape),), 0, 0
     if kind == "Dense":
-        if "units" not in spec:
-            raise ValueError("Dense needs units.")
         units = positive_int("units", spec["units"])
         # Dense acts on the last axis only; an image input keeps its height and width.
         p = dense_params(shape[-1], units, spec.get("use_bias", True))
         return (*shape[:-1], units), p, p
     if kind == "Dropout":
-        rate = spec.get("rate", 0.5)
-        if not 0 <= rate < 1:
-            raise ValueError(f"rate must be in [0, 1), got {rate}.")
+        rate = spec["rate"]
+        # Keras accepts 0 <= rate <= 1.
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
+            raise ValueError(f"rate must be a number from 0 to 1, got {rate!r}.")
         return shape, 0, 0
     if kind == "BatchNormalization":
         # gamma and beta are learned; the moving mean and variance are not.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._validate import Padding, pair, padding_mode, positive_int
+from ._validate import Padding, padding_mode, pair, positive_int
 
 __all__ = ["conv_output_size", "pool_output_size", "padding_amounts", "effective_kernel_size"]
 
@@ -63,7 +63,9 @@ def conv_output_size(
     3
     """
     pad = padding_mode(padding)
-    as_pair = any(isinstance(a, (tuple, list)) for a in (input_size, kernel_size, strides, dilation_rate))
+    as_pair = any(
+        isinstance(a, (tuple, list)) for a in (input_size, kernel_size, strides, dilation_rate)
+    )
     ih, iw = pair("input_size", input_size)
     kh, kw = pair("kernel_size", kernel_size)
     sh, sw = pair("strides", strides)

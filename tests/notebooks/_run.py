@@ -22,7 +22,6 @@ def execute(path: Path, timeout: int = 300) -> tuple[nbformat.NotebookNode, floa
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         allow_errors=True,
-        env=env,
     )
     start = time.perf_counter()
     client.execute(env=env)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ def test_environment_yml_matches_pyproject():
         "environment.yml and pyproject.toml name different dependencies or versions: "
         f"only in pyproject {sorted(set(pip_deps) - set(conda_deps))}, "
         f"only in environment.yml {sorted(set(conda_deps) - set(pip_deps))}, "
-        f"different ranges {[k for k in pip_deps if k in conda_deps and pip_deps[k] != conda_deps[k]]}"
+        f"different ranges {[k for k in pip_deps if pip_deps[k] != conda_deps.get(k, pip_deps[k])]}"
     )
 
 

@@ -17,7 +17,9 @@ def test_thousands_separator_and_percent():
     assert not Question("F1?", 0.4, tolerance=0.005).check("39%")
 
 
-@pytest.mark.parametrize("typed", ["(None, 28, 28, 32)", "28x28x32", "28 × 28 × 32", "[28, 28, 32]"])
+@pytest.mark.parametrize(
+    "typed", ["(None, 28, 28, 32)", "28x28x32", "28 × 28 × 32", "[28, 28, 32]"]
+)
 def test_shapes(typed):
     assert Question("shape?", (None, 28, 28, 32)).check(typed)
 

@@ -1,0 +1,18 @@
+"""ipywidgets views, one concept per module; they call cnnwidgets.core for every number."""
+
+from .architecture import ArchitectureExplorer
+from .calculator import ConvCalculator
+from .gallery import show_image, show_images
+from .kernel import KernelPlayground
+from .pooling import PoolingExplorer
+from .quiz import Question
+
+__all__ = [
+    "ArchitectureExplorer",
+    "ConvCalculator",
+    "KernelPlayground",
+    "PoolingExplorer",
+    "Question",
+    "show_image",
+    "show_images",
+]
