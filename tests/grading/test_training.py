@@ -1,0 +1,206 @@
+"""The training harness: deterministic, budgeted, silent on stderr, clear when things go wrong."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import pytest
+
+from cnnwidgets.grading import TrainingResult, assert_accuracy, train_and_evaluate
+from cnnwidgets.grading.training import _accuracy_message
+
+EPOCHS = 3
+pytestmark = pytest.mark.slow  # trains models: a few seconds each
+
+
+def tiny_cnn(keras, compiled=True, input_shape_kwarg=False, units=10, dropout=0.0):
+    L = keras.layers
+
+    def build_model():
+        first = (
+            [L.Conv2D(8, 3, padding="same", activation="relu", input_shape=(8, 8, 1))]
+            if input_shape_kwarg
+            else [keras.Input((8, 8, 1)), L.Conv2D(8, 3, padding="same", activation="relu")]
+        )
+        model = keras.Sequential(
+            [
+                *first,
+                L.MaxPooling2D(),
+                L.Flatten(),
+                L.Dropout(dropout),
+                L.Dense(units, activation="softmax"),
+            ]
+        )
+        if compiled:
+            optimizer = keras.optimizers.Adam(learning_rate=0.01)
+            model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    return build_model
+
+
+@pytest.fixture(scope="module")
+def first_run(keras, digits):
+    X, y = digits
+    return train_and_evaluate(tiny_cnn(keras, dropout=0.2), X, y, epochs=EPOCHS, threshold=0.8)
+
+
+def test_result_fields(first_run):
+    r = first_run
+    assert isinstance(r, TrainingResult)
+    assert r.passed and bool(r) and r.score == 1.0
+    assert 0.8 <= r.accuracy <= 1 and r.params == 1_370
+    assert len(r.history["loss"]) == EPOCHS and r.seconds > 0
+    assert r.message == f"held-out accuracy {r.accuracy:.3f} ≥ 0.800 required"
+    assert r.messages == [r.message]
+    assert str(r).startswith(f"✔ {r.message} (seed 0, {EPOCHS} epochs, 1,370 parameters, ")
+
+
+def test_same_seed_same_result(keras, digits, first_run):
+    X, y = digits
+    again = train_and_evaluate(tiny_cnn(keras, dropout=0.2), X, y, epochs=EPOCHS, threshold=0.8)
+    assert again.accuracy == first_run.accuracy
+    assert again.history == first_run.history  # same losses to the last bit: same weights
+
+
+def test_other_seed_other_run(keras, digits, first_run):
+    X, y = digits
+    other = train_and_evaluate(tiny_cnn(keras, dropout=0.2), X, y, epochs=1, seed=1)
+    assert other.history["loss"][0] != first_run.history["loss"][0]
+    assert other.message == f"held-out accuracy {other.accuracy:.3f}"
+
+
+def test_threshold_not_reached(keras, digits):
+    X, y = digits
+    with pytest.raises(AssertionError) as info:
+        assert_accuracy(tiny_cnn(keras), X, y, epochs=1, max_steps_per_epoch=2, threshold=0.999)
+    assert str(info.value).startswith("✘ held-out accuracy 0.")
+    assert " < 0.999 required (seed 0, 1 epochs, 1,370 parameters, " in str(info.value)
+
+
+def test_accuracy_messages():
+    assert _accuracy_message(0.912, 0.95) == "held-out accuracy 0.912 < 0.950 required"
+    assert _accuracy_message(0.981, 0.97) == "held-out accuracy 0.981 ≥ 0.970 required"
+    # never "0.970 < 0.970": show the digit that decides
+    assert _accuracy_message(0.96975, 0.97) == "held-out accuracy 0.9698 < 0.9700 required"
+    assert _accuracy_message(0.97, 0.97) == "held-out accuracy 0.970 ≥ 0.970 required"
+
+
+def test_parameter_budget(keras, digits):
+    X, y = digits
+    result = train_and_evaluate(tiny_cnn(keras), X, y, epochs=EPOCHS, max_params=1_000)
+    assert not result.passed and result.accuracy is None and result.history == {}
+    assert result.message == "the model has 1,370 parameters, the budget is 1,000"
+    assert str(result) == "✘ the model has 1,370 parameters, the budget is 1,000"
+
+
+@pytest.mark.parametrize(
+    ("build_model", "message"),
+    [
+        (lambda: None, "build_model() returned None — did it forget to `return model`?"),
+        (lambda: 1 / 0, "build_model() raised ZeroDivisionError: division by zero"),
+        ("model", "build_model must be a function that returns a Keras model."),
+        (lambda: [1], "build_model() returned something else: got a list of 1 items"),
+    ],
+)
+def test_bad_build_model(digits, build_model, message):
+    X, y = digits
+    result = train_and_evaluate(build_model, X, y, epochs=1)
+    assert not result.passed and result.accuracy is None
+    assert result.message.startswith(message)
+
+
+def test_a_model_instead_of_the_function(keras, digits):
+    X, y = digits
+    result = train_and_evaluate(tiny_cnn(keras)(), X, y, epochs=1)
+    assert result.message.startswith("pass the function build_model itself, without calling it")
+
+
+def test_a_model_trained_in_build_model_is_refused(keras, digits):
+    X, y = digits
+
+    def build_model():
+        model = tiny_cnn(keras)()
+        model.fit(X[:32], y[:32], epochs=1, verbose=0)
+        return model
+
+    result = train_and_evaluate(build_model, X, y, epochs=1)
+    assert result.message.startswith("build_model() trained the model already")
+
+
+def test_model_without_input_shape_is_built_from_the_data(keras, digits):
+    X, y = digits
+    L = keras.layers
+
+    def build_model():
+        return keras.Sequential([L.Flatten(), L.Dense(10, activation="softmax")])
+
+    assert train_and_evaluate(build_model, X, y, epochs=1).passed
+
+
+def test_training_error_is_explained(keras, digits):
+    X, y = digits
+    result = train_and_evaluate(tiny_cnn(keras, units=5), X, y, epochs=1)
+    assert not result.passed
+    assert result.message == (
+        "training failed: 5 output units but the labels go up to 9: use Dense(10, ...), "
+        "one unit per class 0..9"
+    )
+
+
+def test_nothing_on_stderr_and_determinism_switched_back_off(keras, digits, capfd):
+    # also: an uncompiled model gets the default compile; a step budget; a fixed validation set
+    from tensorflow.python.framework import config as tf_config
+
+    X, y = digits
+    build_model = tiny_cnn(keras, compiled=False, input_shape_kwarg=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = train_and_evaluate(
+            build_model,
+            X[:500],
+            y[:500],
+            epochs=2,
+            validation=(X[500:], y[500:]),
+            max_steps_per_epoch=3,
+        )
+    assert result.passed and len(result.history["loss"]) == 2
+    assert [str(w.message) for w in caught] == []
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+    # op determinism was only on during the run: unseeded random ops work again afterwards
+    # (with it on they raise "Random ops require a seed to be set when determinism is enabled")
+    assert not tf_config.is_op_determinism_enabled()
+    import tensorflow as tf
+
+    tf.random.set_seed(None)
+    assert tf.random.uniform((2,)).shape == (2,)
+
+
+def test_fresh_process_writes_nothing_to_stderr():
+    # What an nbgrader cell sees: a fresh kernel, the lecture's input_shape= style.
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        from cnnwidgets._keras import quiet_keras
+        from cnnwidgets.grading import train_and_evaluate
+        keras = quiet_keras()
+        L = keras.layers
+        def build_model():
+            m = keras.Sequential([L.Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1)),
+                                  L.Flatten(), L.Dense(3, activation="softmax")])
+            m.compile("adam", "sparse_categorical_crossentropy")
+            return m
+        rng = np.random.default_rng(0)
+        X, y = rng.random((90, 8, 8, 1)).astype("float32"), np.arange(90) % 3
+        print(train_and_evaluate(build_model, X, y, epochs=1).passed)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.stderr == ""
+    assert done.stdout == "True\n"
