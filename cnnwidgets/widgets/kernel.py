@@ -61,6 +61,15 @@ def _numbers(value: object, what: str) -> np.ndarray:
     return arr
 
 
+def _small_grid(image: object) -> list[list[float | int]] | None:
+    if image is None or isinstance(image, str):
+        return None
+    arr = np.asarray(image)
+    if arr.ndim == 2 and 0 < max(arr.shape) <= _GRID_MAX and np.issubdtype(arr.dtype, np.number):
+        return _as_lists(arr)
+    return None
+
+
 def _as_lists(arr: np.ndarray) -> list[list[float | int]]:
     if np.all(np.mod(arr, 1) == 0):
         return arr.astype(np.int64).tolist()
@@ -101,10 +110,12 @@ class KernelPlayground(W.VBox):
         A name from ``KERNEL_PRESETS`` or a square 3x3 / 5x5 array.
     kernel_size : {3, 5}, optional
         Size of a preset kernel; defaults to 3, or to the size of a ``kernel`` array.
-    mode : {"colour", "grayscale", "numbers"}
-        ``"colour"`` filters each RGB channel on its own (what a photo editor
-        does); ``"grayscale"`` filters the luma and shows signed results on a
-        blue–white–red scale; ``"numbers"`` works on ``grid`` and shows every value.
+    mode : {"colour", "grayscale", "numbers"}, optional
+        Defaults to ``"numbers"`` when ``image`` is a small 2-D grid (at most
+        12x12), else ``"colour"``. ``"colour"`` filters each RGB channel on its
+        own (what a photo editor does); ``"grayscale"`` filters the luma and
+        shows signed results on a blue–white–red scale; ``"numbers"`` works on
+        ``grid`` and shows every value.
     padding : {"same", "valid"}
     strides : int
     size : int
@@ -161,7 +172,7 @@ class KernelPlayground(W.VBox):
         photo: str = "chelsea",
         kernel: str | np.ndarray = "sharpen",
         kernel_size: int | None = None,
-        mode: str = "colour",
+        mode: str | None = None,
         padding: str = "same",
         strides: int = 1,
         size: int = 256,
@@ -172,6 +183,13 @@ class KernelPlayground(W.VBox):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if mode is None:
+            # A small grid of numbers (a hand-worked example) is meant to be read
+            # number by number, not looked at as a 5x5-pixel picture.
+            small = _small_grid(image)
+            mode = "numbers" if small is not None else "colour"
+            if small is not None and grid is None:
+                image, grid = None, small
         self._ready = False
         self._updating = False
         self._syncing_cells = False
@@ -627,7 +645,7 @@ class KernelPlayground(W.VBox):
         for i in range(max(KERNEL_SIZES)):
             line = []
             for j in range(max(KERNEL_SIZES)):
-                cell = W.FloatText(layout=W.Layout(width="64px"))
+                cell = W.FloatText(layout=W.Layout(width="64px", margin="0"))
                 cell.observe(lambda ch, i=i, j=j: self._cell_changed(i, j, ch["new"]), "value")
                 line.append(cell)
             self._cells.append(line)
@@ -686,4 +704,4 @@ class KernelPlayground(W.VBox):
             self._syncing_cells = False
         if len(self._cell_box.children) != n * n:
             self._cell_box.children = [self._cells[i][j] for i in range(n) for j in range(n)]
-            self._cell_box.layout.grid_template_columns = f"repeat({n}, 64px)"
+            self._cell_box.layout.grid_template_columns = f"repeat({n}, 70px)"
