@@ -1,0 +1,1 @@
+"""Instructor tools behind `cnnkit`: validate, release, grade, feedback, export, report."""

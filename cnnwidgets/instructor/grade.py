@@ -1,0 +1,430 @@
+"""Autograde all submissions of an assignment in parallel, then record them in the gradebook.
+
+How it stays correct with parallel workers and one gradebook
+-------------------------------------------------------------
+nbgrader's ``autograde`` writes to the gradebook before and after it runs a
+notebook; several processes writing one SQLite file at once fail with
+"database is locked". So grading happens in two stages:
+
+0. **Record the source.** nbgrader's ``generate_assignment`` stores the
+   assignment's current ``solutions/`` (grade cells, hidden tests, points) in
+   the real gradebook, releasing into a scratch folder; a snapshot of that
+   gradebook is the template for the workers.
+1. **Execute, in parallel.** ``jobs`` long-lived worker processes
+   (``python -m cnnwidgets.instructor.worker``; nbgrader imported once each)
+   autograde one submission at a time with nbgrader, each inside a private copy
+   of the course: a copy of the submission, the real ``solutions/`` and a copy
+   of the template gradebook. No two workers share a file. A submission that
+   runs past ``timeout`` gets its worker killed (kernel included) and reported;
+   a new worker takes the next submission.
+2. **Record, one at a time.** As each worker finishes, the main process runs
+   nbgrader's ordinary ``autograde`` for that student on the real course, with
+   execution replaced by :class:`~cnnwidgets.instructor.preprocessors.ReplayOutputs`,
+   which copies the outputs the worker produced. Every gradebook write, the
+   autograded notebook and the late-penalty logic are therefore nbgrader's own,
+   made by a single writer, whatever the database (SQLite or PostgreSQL).
+
+Submissions are only ever read (workers get copies); re-grading overwrites the
+student's previous autograded notebook and scores (nbgrader's ``--force``), so it
+is idempotent. Per-submission timings and statuses are kept in
+``autograded/.cnnkit/<assignment>.json`` for ``cnnkit report``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import select
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import closing
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from traitlets.config import Config
+
+from .course import Course, NbgraderError, check
+from .preprocessors import FilterFrameworkNoise, ReplayOutputs
+from .release import folder_differences, generate, scratch_course
+
+__all__ = ["GradeRun", "Outcome", "grade", "load_sidecar", "sidecar_path"]
+
+# A killed worker gets this long to shut its kernel down before SIGKILL.
+_GRACE_SECONDS = 5
+
+
+@dataclass
+class Outcome:
+    """What grading one submission gave."""
+
+    student: str
+    status: str  # "graded", "error" (the grader could not grade it) or "timeout"
+    seconds: float
+    score: float | None = None
+    max_score: float | None = None
+    message: str = ""
+    log: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "graded"
+
+
+@dataclass
+class GradeRun:
+    """The outcomes of one ``grade`` call, in student order, and what it noticed on the way."""
+
+    outcomes: list[Outcome]
+    release_drift: list[str]  # how exercises/ differs from a fresh generation ([] = in sync)
+
+
+def sidecar_path(course: Course, assignment: str) -> Path:
+    """Where ``grade`` keeps per-submission timings and statuses (hidden from nbgrader's globs)."""
+    return course.autograded_dir / ".cnnkit" / f"{assignment}.json"
+
+
+def load_sidecar(course: Course, assignment: str) -> dict[str, dict]:
+    """Per-student records of the last ``grade`` runs: status, seconds, score, message."""
+    path = sidecar_path(course, assignment)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _save_sidecar(course: Course, assignment: str, outcomes: list[Outcome]) -> None:
+    path = sidecar_path(course, assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    records = load_sidecar(course, assignment)
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    for o in outcomes:
+        records[o.student] = {**asdict(o), "graded_at": stamp}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(records, indent=1, sort_keys=True))
+    tmp.replace(path)
+
+
+_EXC_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit)): (.+)$")
+
+
+def short_error(text: str) -> str:
+    """The most telling exception line of an nbgrader log (not its generic wrapper)."""
+    lines = [m for m in (_EXC_LINE.match(t) for t in text.splitlines()) if m]
+    useful = [m for m in lines if m.group(1) not in ("NbGraderException",)]
+    pick = (useful or lines)[-1] if (useful or lines) else None
+    if pick is None:
+        tail = [t.strip() for t in text.strip().splitlines() if t.strip()]
+        return tail[-1][:300] if tail else "unknown error"
+    return f"{pick.group(1)}: {pick.group(2)}"[:300]
+
+
+class _Slot:
+    """One long-lived worker process (``python -m cnnwidgets.instructor.worker``)."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        log.unlink(missing_ok=True)  # kernel chatter of this run only
+        self.proc: subprocess.Popen | None = None
+        self._buffer = b""
+
+    def _start(self) -> subprocess.Popen:
+        with open(self.log, "ab") as log:
+            # A session of its own, so a timeout can stop this worker and its kernel only.
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "cnnwidgets.instructor.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
+            )
+        self._buffer = b""
+        return self.proc
+
+    def run(self, job: dict, timeout: float) -> tuple[str, float, dict | None]:
+        """Send ``job``; return (``"done"``/``"timeout"``/``"crashed"``, seconds, result)."""
+        start = time.perf_counter()
+        proc = self.proc if self.proc and self.proc.poll() is None else self._start()
+        try:
+            proc.stdin.write((json.dumps(job) + "\n").encode())
+            proc.stdin.flush()
+        except BrokenPipeError:
+            self.stop()
+            return "crashed", time.perf_counter() - start, None
+        deadline = time.monotonic() + timeout
+        fd = proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.stop(kill=True)
+                return "timeout", time.perf_counter() - start, None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if ready:
+                chunk = os.read(fd, 4096)
+                if not chunk:  # the worker died (killed by the OS, out of memory, ...)
+                    self.stop()
+                    return "crashed", time.perf_counter() - start, None
+                self._buffer += chunk
+        _, self._buffer = self._buffer.split(b"\n", 1)
+        path = Path(job["result"])
+        result = json.loads(path.read_text()) if path.is_file() else None
+        return "done", time.perf_counter() - start, result
+
+    def stop(self, kill: bool = False) -> None:
+        """End the worker: close its input (it exits), or kill it with its kernel."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if not kill:
+            try:
+                proc.stdin.close()
+                proc.wait(_GRACE_SECONDS)
+                return
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        for sig, wait in ((signal.SIGTERM, _GRACE_SECONDS), (signal.SIGKILL, None)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def _register(course: Course, assignment: str, scratch: Path) -> Path:
+    """Record the assignment's current source in the real gradebook (nbgrader's generate step).
+
+    The student version produced on the way goes to ``scratch`` (the committed
+    exercises/ are never rewritten by grading); returns its folder, a fresh generation.
+    """
+    extra = Config()
+    extra.CourseDirectory.release_directory = str(scratch)
+    check(
+        course.api(extra).generate_assignment(assignment, force=True, create=True),
+        f"recording {assignment} in the gradebook",
+    )
+    return scratch / assignment
+
+
+def _sqlite_snapshot(source: Path, dest: Path) -> None:
+    # SQLite's backup API copies a consistent state even if someone else is writing.
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(dest)) as dst:
+        src.backup(dst)
+
+
+def _sqlite_path(url: str) -> Path:
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"expected a SQLite gradebook URL, got {url}")
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def _replay_config(executed: Path) -> Config:
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    steps[steps.index(Execute)] = ReplayOutputs
+    if FilterFrameworkNoise not in steps:
+        steps.insert(steps.index(ReplayOutputs) + 1, FilterFrameworkNoise)
+    cfg = Config()
+    cfg.Autograde.autograde_preprocessors = steps
+    cfg.ReplayOutputs.executed_directory = str(executed)
+    return cfg
+
+
+def _score(course: Course, assignment: str, student: str) -> tuple[float, float]:
+    with course.gradebook() as gb:
+        sub = gb.find_submission(assignment, student)
+        return float(sub.score), float(sub.max_score)
+
+
+def grade(
+    course: Course,
+    assignment: str,
+    students: list[str] | None = None,
+    jobs: int = 1,
+    timeout: float = 600,
+    progress: bool = True,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    registered: bool = False,
+) -> GradeRun:
+    """Autograde ``students``' submissions of ``assignment`` (all of ``submitted/`` by default).
+
+    Parameters
+    ----------
+    course : Course
+    assignment : str
+    students : list of str, optional
+    jobs : int
+        Worker processes executing notebooks at the same time.
+    timeout : float
+        Seconds one submission may take (kernel start to last cell); past it the
+        worker is killed and the submission reported as ``"timeout"``.
+    progress : bool
+        Show a progress bar on stderr.
+    on_outcome : callable, optional
+        Called with each :class:`Outcome` as soon as it is recorded.
+    registered : bool
+        The course's gradebook already records the assignment's current source
+        (``cnnkit validate`` has just generated it in a scratch course): skip
+        recording it again.
+
+    Returns
+    -------
+    GradeRun
+    """
+    from tqdm import tqdm
+
+    if assignment not in course.assignments():
+        raise NbgraderError(f"No assignment {assignment!r} in {course.source_dir}.")
+    students = course.students(assignment) if students is None else students
+    logs = sidecar_path(course, assignment).parent / "logs" / assignment
+    logs.mkdir(parents=True, exist_ok=True)
+    outcomes: list[Outcome] = []
+    drift: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="cnnkit-grade-") as tmp_name:
+        tmp = Path(tmp_name)
+        template_db = tmp / "template.db"
+        if not registered:
+            fresh = _register(course, assignment, tmp / "release")
+            drift = folder_differences(fresh, course.release_dir / assignment)
+        if course.gradebook_url.startswith("sqlite:///"):
+            # The gradebook now records the assignment: a snapshot of it is the template.
+            _sqlite_snapshot(_sqlite_path(course.gradebook_url), template_db)
+        else:
+            with scratch_course(course, [assignment]) as template:
+                generate(template, assignment)
+                _sqlite_snapshot(_sqlite_path(template.gradebook_url), template_db)
+        source_rel = course.source_dir.relative_to(course.root)
+
+        def make_job(student: str) -> dict:
+            root = tmp / "jobs" / student / "course"
+            (root / source_rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / source_rel).symlink_to(course.source_dir, target_is_directory=True)
+            shutil.copytree(
+                course.folder("submitted_directory", student, assignment),
+                course_folder(root, course, "submitted_directory", student, assignment),
+            )
+            shutil.copy(template_db, root / "gradebook.db")
+            job = {
+                "root": str(root),
+                "db_url": f"sqlite:///{root / 'gradebook.db'}",
+                "config_file": str(course.config_file or course.root / "nbgrader_config.py"),
+                "assignment": assignment,
+                "student": student,
+                "result": str(root.parent / "result.json"),
+                "log": str(logs / f"{student}.log"),
+            }
+            Path(job["log"]).unlink(missing_ok=True)
+            return job
+
+        def record(student: str, status: str, seconds: float, result: dict | None) -> Outcome:
+            job_root = tmp / "jobs" / student / "course"
+            log = str(logs / f"{student}.log")
+            if status != "done":
+                with open(log, "a") as fh:
+                    fh.write(
+                        f"\ncnnkit: the worker {status} (limit {timeout:g} s per submission)\n"
+                    )
+            if status == "timeout":
+                return Outcome(
+                    student, "timeout", seconds, message=f"stopped after {timeout:g} s", log=log
+                )
+            if status == "crashed":
+                return Outcome(
+                    student, "error", seconds, message="the grading worker died", log=log
+                )
+            if not result or not result.get("success"):
+                text = (result or {}).get("log", "") + (result or {}).get("error", "")
+                return Outcome(student, "error", seconds, message=short_error(text), log=log)
+            executed = course_folder(job_root, course, "autograded_directory", student, assignment)
+            outcome = course.api(_replay_config(executed)).autograde(
+                assignment, student, force=True, create=True
+            )
+            if not outcome.get("success"):
+                text = outcome.get("log", "") + outcome.get("error", "")
+                return Outcome(
+                    student,
+                    "error",
+                    seconds,
+                    message="recording failed: " + short_error(text),
+                    log=log,
+                )
+            score, max_score = _score(course, assignment, student)
+            # The worker's own clock: autograding only, not waiting for a free worker.
+            seconds = float(result.get("seconds", seconds))
+            return Outcome(student, "graded", seconds, score, max_score, log=log)
+
+        workers = [_Slot(logs / f"worker-{i}.log") for i in range(max(1, min(jobs, len(students))))]
+        free: queue.Queue[_Slot] = queue.Queue()
+        for worker in workers:
+            free.put(worker)
+        stopping = False
+
+        def execute(student: str) -> tuple[str, float, dict | None]:
+            job = make_job(student)
+            slot = free.get()
+            try:
+                if stopping:
+                    return "crashed", 0.0, None
+                return slot.run(job, timeout)
+            finally:
+                free.put(slot)
+
+        bar = tqdm(
+            total=len(students),
+            desc=f"grading {assignment}",
+            unit="submission",
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+        )
+        counts = {"graded": 0, "failed": 0}
+        pool = ThreadPoolExecutor(max_workers=len(workers))
+        try:
+            futures = {pool.submit(execute, student): student for student in students}
+            # Recording happens here, in this one thread: the gradebook has one writer.
+            for future in as_completed(futures):
+                student = futures[future]
+                try:
+                    status, seconds, result = future.result()
+                    outcome = record(student, status, seconds, result)
+                except Exception as exc:  # one bad submission never stops the others
+                    outcome = Outcome(student, "error", 0.0, message=f"{exc!r}"[:300])
+                outcomes.append(outcome)
+                _save_sidecar(course, assignment, [outcome])  # kept even if the run is cut short
+                counts["graded" if outcome.ok else "failed"] += 1
+                bar.set_postfix(counts, refresh=False)
+                bar.update()
+                if on_outcome is not None:
+                    on_outcome(outcome)
+        finally:
+            # Normally the workers are idle here; after Ctrl-C they are killed, which
+            # also releases the threads waiting on them.
+            stopping = True
+            pool.shutdown(wait=False, cancel_futures=True)
+            for worker in workers:
+                worker.stop(kill=len(outcomes) < len(students))
+            pool.shutdown(wait=True)
+            bar.close()
+    outcomes.sort(key=lambda o: o.student)
+    return GradeRun(outcomes, drift)
+
+
+def course_folder(root: Path, course: Course, step: str, student: str, assignment: str) -> Path:
+    """``course``'s folder for ``step`` as it lies under another root (a worker's private copy)."""
+    return root / course.folder(step, student, assignment).relative_to(course.root)

@@ -1,0 +1,130 @@
+"""nbgrader preprocessors of the kit: drop framework noise, replay outputs, hide hidden tests."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+from nbgrader import utils
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
+
+from .quiet import strip_noise
+
+__all__ = ["FilterFrameworkNoise", "HideHiddenTests", "ReplayOutputs"]
+
+
+class FilterFrameworkNoise(NbGraderPreprocessor):
+    """Remove known TensorFlow/Keras/absl lines from stderr outputs after execution.
+
+    nbgrader scores a test cell that wrote anything to stderr as failed
+    (``nbgrader.utils.determine_grade``). nbgrader's own ``IgnorePattern`` drops
+    a whole stderr output when a pattern matches anywhere in it; this one works
+    line by line on all stderr output of a cell joined together (the kernel
+    may split one warning over several messages), so noise goes and any other
+    stderr text stays and still counts.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.get("outputs"):
+            return cell, resources
+        stderr = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
+        if not stderr:
+            return cell, resources
+        kept = strip_noise("".join(o.text for o in stderr))
+        outputs = []
+        for out in cell.outputs:
+            if out in stderr:
+                # The first stderr output carries what is left, in its place.
+                if out is stderr[0] and kept.strip():
+                    out.text = kept
+                    outputs.append(out)
+                continue
+            outputs.append(out)
+        cell.outputs = outputs
+        return cell, resources
+
+
+class ReplayOutputs(NbGraderPreprocessor):
+    """Stand-in for nbgrader's ``Execute``: copy outputs from an already executed notebook.
+
+    ``cnnkit grade`` executes submissions in parallel worker processes, each in
+    a private copy of the course with its own gradebook. It then records each
+    result in the real gradebook with nbgrader's ordinary ``autograde``, run
+    one student at a time, where this preprocessor takes the place of
+    execution. Both runs sanitise the same submission against the same source
+    cells, so the notebooks match cell for cell; a mismatch is an error, never
+    a guess.
+    """
+
+    executed_directory = Unicode(
+        "", help="Folder holding the executed notebooks, named like the submitted ones."
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        name = resources["nbgrader"]["notebook"]
+        path = Path(self.executed_directory) / f"{name}.ipynb"
+        if not path.is_file():
+            raise FileNotFoundError(f"No executed notebook {path} to take the outputs from.")
+        executed = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+        if len(executed.cells) != len(nb.cells):
+            raise ValueError(
+                f"{name}: the executed notebook has {len(executed.cells)} cells, "
+                f"the sanitised submission {len(nb.cells)}."
+            )
+        for index, (cell, done) in enumerate(zip(nb.cells, executed.cells, strict=True)):
+            if cell.cell_type != done.cell_type or cell.source != done.source:
+                raise ValueError(f"{name}: cell {index} differs from the executed notebook.")
+            if cell.cell_type == "code":
+                cell.outputs = done.outputs
+                cell.execution_count = done.execution_count
+        # nbclient records the kernel's language_info once the kernel is up.
+        if "language_info" in executed.metadata:
+            nb.metadata["language_info"] = executed.metadata["language_info"]
+        return nb, resources
+
+
+_TRACEBACK_HIDDEN = "(traceback hidden: it would show hidden test code)"
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Keep hidden tests hidden in feedback (nbgrader shows them by design, nbgrader#917).
+
+    Removes the ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` regions
+    from test cells and, for test cells that had such a region, shortens each
+    error to its last line (``AssertionError: conv2d differs from Keras …``): a
+    full traceback quotes the failing hidden line. The student still reads
+    every message the tests wrote for them.
+    """
+
+    begin = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
+    end = Unicode("END HIDDEN TESTS").tag(config=True)
+
+    def _strip(self, source: str) -> tuple[str, bool]:
+        lines, inside, found = [], False, False
+        for line in source.split("\n"):
+            if self.begin in line:
+                inside = found = True
+            elif self.end in line:
+                inside = False
+            elif not inside:
+                lines.append(line)
+        return "\n".join(lines), found
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not utils.is_grade(cell):
+            return cell, resources
+        cell.source, had_hidden = self._strip(cell.source)
+        if had_hidden:
+            for out in cell.get("outputs", []):
+                if out.output_type == "error":
+                    out.traceback = [f"{out.ename}: {out.evalue}", _TRACEBACK_HIDDEN]
+        return cell, resources
+
+
+def last_error_line(output: NotebookNode) -> str:
+    """The message of an error output: ``ename: evalue``, ANSI colours removed."""
+    text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
+    return re.sub(r"\x1b\[[0-9;]*m", "", text).strip()

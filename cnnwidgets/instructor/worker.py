@@ -1,0 +1,65 @@
+"""A grading worker: nbgrader autograde of one submission after another, each in a private course.
+
+``python -m cnnwidgets.instructor.worker`` reads one JSON job per line on
+stdin, autogrades it, writes the job's result file and answers ``done`` on
+stdout. Staying alive between jobs saves importing nbgrader (seconds) per
+submission; a job that overruns is handled by the parent killing the whole
+worker and starting a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .course import Course
+
+DONE = "done"
+
+
+def _stop(signum, frame):
+    # SystemExit unwinds nbclient, which then shuts the kernel down; the kernel
+    # also exits by itself once this process is gone (ipykernel's parent poller).
+    raise SystemExit(128 + signum)
+
+
+def run(job: dict) -> dict:
+    """Autograde ``job["student"]``'s ``job["assignment"]`` in the course at ``job["root"]``.
+
+    The course is a private copy (its own submitted/, autograded/ and SQLite
+    gradebook), so any number of jobs can run at the same time. Writes the
+    nbgrader log to ``job["log"]`` and the result to ``job["result"]``.
+    """
+    start = time.perf_counter()
+    try:
+        course = Course(Path(job["root"]), job["db_url"], Path(job["config_file"]))
+        result = course.api().autograde(job["assignment"], job["student"], force=True, create=True)
+    except Exception as exc:  # report, never die: the next job needs this worker
+        result = {"success": False, "error": f"{type(exc).__name__}: {exc}", "log": ""}
+    result["seconds"] = time.perf_counter() - start
+    Path(job["log"]).write_text(result.get("log", "") + (result.get("error") or ""))
+    Path(job["result"]).write_text(json.dumps(result))
+    return result
+
+
+def serve() -> None:
+    """Answer jobs from stdin until it closes."""
+    signal.signal(signal.SIGTERM, _stop)
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    # Kernels and libraries inherit fd 1; point it at stderr (the worker's log)
+    # so nothing but replies reaches the parent's pipe.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    import nbgrader.apps  # noqa: F401  (import once, before the first job arrives)
+
+    for line in sys.stdin:
+        if line.strip():
+            run(json.loads(line))
+            replies.write(DONE + "\n")
+
+
+if __name__ == "__main__":
+    serve()
