@@ -11,14 +11,19 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml jupyter/overrides.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	# Lab defaults for a classroom: no news or update pop-ups over the lessons.
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
 
+# The server's root is the repository (lessons and exercises side by side); the
+# browser opens on the lessons.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab course/
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/course
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
