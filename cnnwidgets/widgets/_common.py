@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import ipywidgets as W
 import numpy as np
@@ -173,3 +175,28 @@ def window_start(input_size: int, kernel_size: int, strides: int, padding: str, 
     """Input index where window ``index`` starts along one axis; negative inside the padding."""
     before, _ = padding_amounts(input_size, kernel_size, strides, padding)
     return kernel_positions(input_size, kernel_size, strides, padding)[index] - before
+
+
+YOUR_IMAGE = "your image"
+
+
+def link_photo_choice(owner: W.Widget, dropdown: W.Dropdown, own_image: object) -> None:
+    """Fill the photo dropdown and link it to ``owner.photo``; disable it for the user's image."""
+    if own_image is None:
+        from ..data import PHOTO_NAMES  # lazy: views of numbers alone need no data sets
+
+        dropdown.options = list(PHOTO_NAMES)
+        W.link((owner, "photo"), (dropdown, "value"))
+    else:
+        dropdown.options = [YOUR_IMAGE]
+        dropdown.disabled = True
+
+
+@contextmanager
+def quiet_updates(owner: W.Widget) -> Iterator[None]:
+    """Within this block ``owner._busy`` is set, so control/trait echoes do not recompute."""
+    owner._busy = True
+    try:
+        yield
+    finally:
+        owner._busy = False

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import html
-from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -13,6 +12,7 @@ import traitlets
 
 from ..core.architectures import ARCHITECTURES, architecture, keras_code
 from ..core.shapes import STACK_LAYERS, param_shares, param_totals, shape_table, stack_table
+from ._common import quiet_updates
 
 __all__ = ["ArchitectureExplorer"]
 
@@ -266,14 +266,9 @@ class ArchitectureExplorer(W.VBox):
         self._need_editable()
         return keras_code(self.input_shape, self.layers)
 
-    @contextmanager
     def _quiet(self):
-        # Filling controls from the specs must not write the specs back.
-        self._busy = True
-        try:
-            yield
-        finally:
-            self._busy = False
+        # Filling controls from traits (or traits from controls) must not echo back.
+        return quiet_updates(self)
 
     def _on_trait(self, change) -> None:
         if not self._busy:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import itertools
-from contextlib import contextmanager
 
 import ipywidgets as W
 import traitlets
@@ -12,6 +11,7 @@ import traitlets
 from ..core.arithmetic import ConvArithmetic, conv_arithmetic, conv_params_formula
 from ..core.params import conv_params
 from ..core.shapes import stack_table
+from ._common import quiet_updates
 
 __all__ = ["ConvCalculator"]
 
@@ -297,14 +297,9 @@ class ConvCalculator(W.VBox):
 
     # --- state in both directions ---------------------------------------------------------
 
-    @contextmanager
     def _quiet(self):
-        # Writing a trait from a control (or a control from a trait) must not echo back.
-        self._busy = True
-        try:
-            yield
-        finally:
-            self._busy = False
+        # Filling controls from traits (or traits from controls) must not echo back.
+        return quiet_updates(self)
 
     def _on_trait(self, change) -> None:
         if not self._busy:

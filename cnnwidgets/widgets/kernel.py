@@ -21,6 +21,7 @@ from ._common import (
     fmt_number,
     follow_output,
     image_panel,
+    link_photo_choice,
     load_picture,
     mark_box,
     matrix_html,
@@ -37,7 +38,6 @@ __all__ = ["KernelPlayground"]
 CUSTOM = "custom"
 MODES = ("colour", "grayscale", "numbers")
 KERNEL_SIZES = (3, 5)
-_YOUR_IMAGE = "your image"
 _GRID_SHAPE = (6, 6)
 _GRID_MAX = 12
 _WINDOW_STYLE = "background:#fff2b3;"
@@ -678,14 +678,7 @@ class KernelPlayground(W.VBox):
         ]
 
     def _link_controls(self) -> None:
-        if self._image is None:
-            from ..data import PHOTO_NAMES  # lazy: the numbers-only use needs no data sets
-
-            self._photo_dd.options = list(PHOTO_NAMES)
-            W.link((self, "photo"), (self._photo_dd, "value"))
-        else:
-            self._photo_dd.options = [_YOUR_IMAGE]
-            self._photo_dd.disabled = True
+        link_photo_choice(self, self._photo_dd, self._image)
         W.link((self, "mode"), (self._mode_tb, "value"))
         W.link((self, "preset"), (self._preset_dd, "value"))
         W.link((self, "kernel_size"), (self._size_tb, "value"))

@@ -22,6 +22,7 @@ from ._common import (
     fmt_number,
     follow_output,
     image_panel,
+    link_photo_choice,
     load_picture,
     matrix_html,
     png_live,
@@ -34,7 +35,6 @@ from ._png import encode_png, upscale
 __all__ = ["PoolingExplorer"]
 
 SOURCES = ("grid", "photo")
-_YOUR_IMAGE = "your image"
 _GRID_SIZES = (4, 10)  # smallest and largest random grid
 _POOL_SIZES = (1, 2, 3, 4, 5)
 _STRIDES = (1, 2, 3, 4, 5)
@@ -517,14 +517,7 @@ class PoolingExplorer(W.VBox):
         ]
 
     def _link_controls(self) -> None:
-        if self._image is None:
-            from ..data import PHOTO_NAMES  # lazy: the grid view needs no data sets
-
-            self._photo_dd.options = list(PHOTO_NAMES)
-            W.link((self, "photo"), (self._photo_dd, "value"))
-        else:
-            self._photo_dd.options = [_YOUR_IMAGE]
-            self._photo_dd.disabled = True
+        link_photo_choice(self, self._photo_dd, self._image)
         W.link((self, "source"), (self._source_tb, "value"))
         W.link((self, "mode"), (self._mode_tb, "value"))
         W.link((self, "pool_size"), (self._pool_tb, "value"))
