@@ -22,8 +22,10 @@ $(STAMP): pyproject.toml jupyter/overrides.json
 
 # The server's root is the repository (lessons and exercises side by side); the
 # browser opens on the lessons.
+# Containers often run as root, which Jupyter refuses unless told.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/course
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/course \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
