@@ -15,6 +15,7 @@ _LAZY = {
     name: "cnnwidgets.widgets"
     for name in (
         "ArchitectureExplorer",
+        "AugmentationPreview",
         "ConvCalculator",
         "KernelPlayground",
         "PoolingExplorer",

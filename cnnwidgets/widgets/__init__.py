@@ -1,6 +1,7 @@
 """ipywidgets views, one concept per module; they call cnnwidgets.core for every number."""
 
 from .architecture import ArchitectureExplorer
+from .augmentation import AugmentationPreview
 from .calculator import ConvCalculator
 from .gallery import show_image, show_images
 from .kernel import KernelPlayground
@@ -9,6 +10,7 @@ from .quiz import Question
 
 __all__ = [
     "ArchitectureExplorer",
+    "AugmentationPreview",
     "ConvCalculator",
     "KernelPlayground",
     "PoolingExplorer",
