@@ -16,8 +16,10 @@ _LAZY = {
     for name in (
         "ArchitectureExplorer",
         "AugmentationPreview",
+        "ConfusionMatrixWidget",
         "ConvCalculator",
         "KernelPlayground",
+        "MistakesGallery",
         "PoolingExplorer",
         "Question",
         "show_image",

@@ -7,6 +7,7 @@ from . import (
     conv,
     display,
     kernels,
+    metrics,
     params,
     pooling,
     shapes,
@@ -18,6 +19,7 @@ from .augmentation import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .display import *  # noqa: F403
 from .kernels import *  # noqa: F403
+from .metrics import *  # noqa: F403
 from .params import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .shapes import *  # noqa: F403
@@ -30,6 +32,7 @@ _MODULES = (
     conv,
     display,
     kernels,
+    metrics,
     params,
     pooling,
     shapes,
