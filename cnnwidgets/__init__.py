@@ -18,10 +18,12 @@ _LAZY = {
         "AugmentationPreview",
         "ConfusionMatrixWidget",
         "ConvCalculator",
+        "FeatureMapViewer",
         "KernelPlayground",
         "MistakesGallery",
         "PoolingExplorer",
         "Question",
+        "TrainingMonitor",
         "show_image",
         "show_images",
     )

@@ -5,7 +5,9 @@ from . import (
     arithmetic,
     augmentation,
     conv,
+    curves,
     display,
+    featuremaps,
     kernels,
     metrics,
     params,
@@ -17,7 +19,9 @@ from .architectures import *  # noqa: F403
 from .arithmetic import *  # noqa: F403
 from .augmentation import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .curves import *  # noqa: F403
 from .display import *  # noqa: F403
+from .featuremaps import *  # noqa: F403
 from .kernels import *  # noqa: F403
 from .metrics import *  # noqa: F403
 from .params import *  # noqa: F403
@@ -30,7 +34,9 @@ _MODULES = (
     arithmetic,
     augmentation,
     conv,
+    curves,
     display,
+    featuremaps,
     kernels,
     metrics,
     params,
