@@ -268,6 +268,13 @@ def _head_alone(head: Head, lo: Loss, labels: Labels | None) -> str | None:
         multilabel = labels is not None and labels.kind == "multihot"
         if multilabel or (labels is None and lo.kind == "binary" and n > 2):
             return None  # several labels per image: independent sigmoids are right
+        if n == 2 and labels is not None and labels.kind == "integer" and labels.high >= n:
+            # more classes than units: "two classes" advice (Dense(2, 'softmax')) would be wrong
+            k = int(labels.high) + 1
+            return (
+                f"{head.text} for {k} classes, one per image: use Dense({k}, 'softmax') + "
+                "sparse_categorical_crossentropy"
+            )
         if n == 2 or _is_binary(labels):
             where = " with binary labels" if _is_binary(labels) else " for two classes"
             return (

@@ -1,0 +1,213 @@
+"""Sample submissions of a2 and a3 made from the released notebooks, and their scores."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+from ._samples import REPO
+
+A2 = "a2_shapes_and_parameters"
+A3 = "a3_digit_classifier"
+A2_MAX = 13.0
+A3_MAX = 5.0
+
+_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+
+
+def source_path(assignment: str) -> Path:
+    return REPO / "solutions" / assignment / f"{assignment}.ipynb"
+
+
+def release_path(assignment: str) -> Path:
+    return REPO / "exercises" / assignment / f"{assignment}.ipynb"
+
+
+def _grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def solution_answers(assignment: str) -> dict[str, str]:
+    """The solution cells' code as a student would type it (the markers removed)."""
+    nb = nbformat.read(source_path(assignment), as_version=4)
+    return {
+        _grade_id(c): "\n".join(line for line in c.source.split("\n") if not _MARKER.match(line))
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def fill(assignment: str, answers: dict[str, str]) -> nbformat.NotebookNode:
+    """The released notebook with the given answer cells filled in."""
+    nb = nbformat.read(release_path(assignment), as_version=4)
+    for cell in nb.cells:
+        if _grade_id(cell) in answers:
+            cell.source = answers[_grade_id(cell)]
+    return nb
+
+
+def cell_outputs(notebook: Path, grade_id: str) -> str:
+    """Everything a cell of an executed notebook showed: streams and error lines, as text."""
+    nb = nbformat.read(notebook, as_version=4)
+    cell = next(c for c in nb.cells if _grade_id(c) == grade_id)
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type == "error":
+            parts.append(f"{out.ename}: {out.evalue}")
+    return "\n".join(parts)
+
+
+# --- a2 ------------------------------------------------------------------------------
+
+
+def a2_samples() -> dict[str, tuple[nbformat.NotebookNode, float]]:
+    """Student id -> (notebook, expected score) for a2.
+
+    The untouched student version (0 points) is graded by `cnnkit validate` already.
+    """
+    right = solution_answers(A2)
+    same = 'layers.Conv2D(32, 3, padding="same", activation="relu")'
+    assert same in right["build_mnist_model"], "the a2 solution changed: update the samples"
+    padding = dict(right)
+    padding["build_mnist_model"] = right["build_mnist_model"].replace(
+        same, 'layers.Conv2D(32, 3, activation="relu")', 1
+    )
+    return {
+        "correct": (fill(A2, right), A2_MAX),
+        # padding='valid' in the first convolution: the total (1 point) and the layer
+        # check (3 points) fail; part A and the compile check still count
+        "padding": (fill(A2, padding), A2_MAX - 4),
+    }
+
+
+# --- a3 ------------------------------------------------------------------------------
+
+_WEAK = """
+def build_model():
+    model = keras.Sequential([
+        keras.Input(shape=(8, 8, 1)),
+        layers.Flatten(),
+        layers.Dropout(0.1),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+"""
+
+_OVER_BUDGET = """
+def build_model():
+    model = keras.Sequential([
+        keras.Input(shape=(8, 8, 1)),
+        layers.Flatten(),
+        layers.Dense(4096, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+"""
+
+# Lecture 003's binary head on a ten-class problem.
+_BINARY_HEAD = """
+def build_model():
+    model = keras.Sequential([
+        keras.Input(shape=(8, 8, 1)),
+        layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.Flatten(),
+        layers.Dense(2, activation="sigmoid"),
+    ])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+"""
+
+_NO_RETURN = """
+def build_model():
+    model = keras.Sequential([
+        keras.Input(shape=(8, 8, 1)),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+"""
+
+# Hands in a number instead of a model that earns it, and lowers the bar of the self-check.
+_HARD_CODED = """
+accuracy = 0.99  # I trained it earlier, trust me
+THRESHOLD = 0.0
+
+
+def build_model():
+    model = keras.Sequential([
+        keras.Input(shape=(8, 8, 1)),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+"""
+
+# student -> (build_model cell, expected score, {test grade_id: text its output must contain})
+_A3_CASES: dict[str, tuple[str | None, float, dict[str, str]]] = {
+    "correct": (None, A3_MAX, {}),
+    # head and budget right; 0.89 held-out accuracy
+    "weak": (_WEAK, 2.0, {"test_accuracy": "< 0.970 required (seed 1, 12 epochs, 650 parameters"}),
+    # 307,210 parameters: the head point only
+    "over_budget": (
+        _OVER_BUDGET,
+        1.0,
+        {
+            "test_budget": "the model has 307,210 parameters, the budget is 150,000",
+            "test_accuracy": "the model has 307,210 parameters, the budget is 150,000",
+        },
+    ),
+    # the budget point only
+    "binary_head": (
+        _BINARY_HEAD,
+        1.0,
+        {
+            "test_head": "Dense(2, activation='sigmoid') for 10 classes",
+            "test_accuracy": "training failed",
+        },
+    ),
+    "no_return": (
+        _NO_RETURN,
+        0.0,
+        {"test_head": "Got None", "test_accuracy": "build_model() returned None"},
+    ),
+    # head and budget right; no accuracy points whatever the notebook claims
+    "hard_coded": (_HARD_CODED, 2.0, {"test_accuracy": "< 0.970 required (seed 1"}),
+}
+
+
+def a3_samples() -> dict[str, tuple[nbformat.NotebookNode, float]]:
+    """Student id -> (notebook, expected score) for a3."""
+    right = solution_answers(A3)
+    out = {}
+    for student, (code, score, _) in _A3_CASES.items():
+        answers = dict(right)
+        if code is not None:
+            answers["build_model"] = code.strip()
+        out[student] = (fill(A3, answers), score)
+    return out
+
+
+def a3_messages() -> dict[str, dict[str, str]]:
+    """Student id -> {test grade_id: text that test's output must contain} for a3."""
+    return {student: case[2] for student, case in _A3_CASES.items()}
+
+
+def write_samples(
+    course_root: Path, assignment: str, samples: dict[str, tuple[nbformat.NotebookNode, float]]
+) -> dict[str, float]:
+    """Write ``samples`` under ``course_root/submitted``; return student -> expected score."""
+    expected = {}
+    for student, (nb, score) in samples.items():
+        folder = course_root / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{assignment}.ipynb")
+        expected[student] = score
+    return expected

@@ -1,0 +1,176 @@
+"""Assignments a2 and a3: validate, grade sample submissions, feedback, re-grade determinism.
+
+Whether exercises/ equals a fresh generation and leaks nothing is checked for every
+assignment by test_exercises.py; here `cnnkit validate` grades both solutions (full marks)
+and both releases (0), and `cnnkit grade --jobs 2` grades sample submissions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cnnwidgets.instructor.course import Course
+
+from ._samples_a3 import (
+    A2,
+    A2_MAX,
+    A3,
+    A3_MAX,
+    a2_samples,
+    a3_messages,
+    a3_samples,
+    cell_outputs,
+    write_samples,
+)
+from .conftest import Run, cnnkit, copy_course, tree_hashes
+
+pytestmark = pytest.mark.slow
+
+
+def _scores(root: Path, assignment: str) -> dict[str, float]:
+    with Course(root).gradebook() as gb:
+        return {s.student.id: float(s.score) for s in gb.assignment_submissions(assignment)}
+
+
+def _autograded(root: Path, student: str, assignment: str) -> Path:
+    return root / "autograded" / student / assignment / f"{assignment}.ipynb"
+
+
+def _visible_text(page: str) -> str:
+    """What a browser shows: tags removed, entities decoded."""
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+@dataclass
+class Graded:
+    root: Path
+    expected: dict[str, float]
+    before: dict[str, tuple[str, int]]
+    run: Run
+    tmp: Path
+
+
+def _grade(base: Path, assignment: str, samples) -> Graded:
+    root = copy_course(base / "course", [assignment])
+    expected = write_samples(root, assignment, samples)
+    before = tree_hashes(root / "submitted")
+    scratch = base / "scratch"
+    scratch.mkdir()
+    run = cnnkit("--course", str(root), "grade", assignment, "--jobs", "2", tmpdir=scratch)
+    print(
+        run.stdout, f"\ncnnkit grade {assignment}, {len(expected)} submissions, --jobs 2: ", end=""
+    )
+    print(f"{run.seconds:.1f} s")
+    return Graded(root, expected, before, run, scratch)
+
+
+# --- validate ------------------------------------------------------------------------
+
+
+def test_validate_a2_and_a3(tmp_path):
+    course = copy_course(tmp_path / "course", [A2, A3])
+    run = cnnkit("--course", str(course), "validate", A2, A3, tmpdir=tmp_path)
+    print(run.stdout, f"\ncnnkit validate {A2} {A3}: {run.seconds:.1f} s")
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name, top in ((A2, A2_MAX), (A3, A3_MAX)):
+        cells = next(line for line in run.stdout.splitlines() if line.startswith(name)).split()
+        assert cells[2] == f"{top:g}/{top:g}"  # the solution scores full marks
+        assert cells[3] == f"0/{top:g}"  # the student version scores 0 and does not crash
+        assert cells[4:6] == ["yes", "yes"] and cells[-1] == "ok"
+
+
+# --- a2 ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graded_a2(tmp_path_factory) -> Graded:
+    return _grade(tmp_path_factory.mktemp("a2"), A2, a2_samples())
+
+
+def test_a2_scores(graded_a2):
+    assert graded_a2.run.returncode == 0, graded_a2.run.stdout + graded_a2.run.stderr
+    assert _scores(graded_a2.root, A2) == graded_a2.expected
+
+
+def test_a2_wrong_padding_is_named_in_the_feedback(graded_a2):
+    root = graded_a2.root
+    run = cnnkit("--course", str(root), "feedback", A2, "--student", "padding")
+    assert run.returncode == 0, run.stdout + run.stderr
+    page = _visible_text((root / "feedback" / "padding" / A2 / f"{A2}.html").read_text())
+    # the hidden test's message reaches the student; its code does not
+    assert (
+        "layer 1 (Conv2D): output shape (None, 26, 26, 32), expected (None, 28, 28, 32) "
+        "— did you mean padding='same'?" in page
+    )
+    assert "HIDDEN TESTS" not in page and 'architecture("mnist")' not in page
+    # the visible total check says what to compare, without the hidden reference
+    assert "the table's has 220,234" in page
+
+
+# --- a3 ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graded_a3(tmp_path_factory) -> Graded:
+    return _grade(tmp_path_factory.mktemp("a3"), A3, a3_samples())
+
+
+def test_a3_scores(graded_a3):
+    assert graded_a3.run.returncode == 0, graded_a3.run.stdout + graded_a3.run.stderr
+    assert _scores(graded_a3.root, A3) == graded_a3.expected
+    assert graded_a3.expected["correct"] == A3_MAX
+
+
+def test_a3_messages_say_what_went_wrong(graded_a3):
+    for student, wanted in a3_messages().items():
+        notebook = _autograded(graded_a3.root, student, A3)
+        for grade_id, text in wanted.items():
+            shown = cell_outputs(notebook, grade_id)
+            assert text in shown, f"{student}, {grade_id}: {shown!r}"
+    # the self-check (seed 0) ran in the graded notebook too, and passed for the reference
+    shown = cell_outputs(_autograded(graded_a3.root, "correct", A3), "self_check")
+    assert "All 3 checks passed." in shown, shown
+
+
+def test_a3_grading_never_modifies_a_submission(graded_a3):
+    assert tree_hashes(graded_a3.root / "submitted") == graded_a3.before
+
+
+_ACCURACY = re.compile(r"held-out accuracy (\d\.\d+) [<≥] 0\.970 required \(seed (\d)")
+
+
+def _accuracies(root: Path, student: str) -> list[tuple[str, str]]:
+    notebook = _autograded(root, student, A3)
+    text = cell_outputs(notebook, "self_check") + cell_outputs(notebook, "test_accuracy")
+    return _ACCURACY.findall(text)
+
+
+def test_a3_regrading_gives_the_same_scores_and_accuracies(graded_a3):
+    root = graded_a3.root
+    # weak (with Dropout) prints its accuracy twice: seed 0 in the self-check, seed 1 in the
+    # hidden test's message; the reference passes silently, its score is compared
+    students = ["weak"]
+    scores = _scores(root, A3)
+    accuracies = {s: _accuracies(root, s) for s in students}
+    assert [seed for _, seed in accuracies["weak"]] == ["0", "1"]
+    args = [arg for s in students for arg in ("--student", s)]
+    run = cnnkit(
+        "--course",
+        str(root),
+        "grade",
+        A3,
+        *args,
+        "--jobs",
+        "2",
+        "--no-progress",
+        tmpdir=graded_a3.tmp,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert _scores(root, A3) == scores
+    assert {s: _accuracies(root, s) for s in students} == accuracies
