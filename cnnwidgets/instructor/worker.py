@@ -20,6 +20,12 @@ from .course import Course
 
 DONE = "done"
 
+# A kernel whose ports another process took between jupyter_client picking them and the
+# kernel binding them dies at start-up ("Address already in use"; jupyter_client#154), more
+# often the busier the machine. No cell has run yet, so starting it again is safe.
+_KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
+_ATTEMPTS = 3
+
 
 def _stop(signum, frame):
     # SystemExit unwinds nbclient, which then shuts the kernel down; the kernel
@@ -35,13 +41,23 @@ def run(job: dict) -> dict:
     nbgrader log to ``job["log"]`` and the result to ``job["result"]``.
     """
     start = time.perf_counter()
-    try:
-        course = Course(Path(job["root"]), job["db_url"], Path(job["config_file"]))
-        result = course.api().autograde(job["assignment"], job["student"], force=True, create=True)
-    except Exception as exc:  # report, never die: the next job needs this worker
-        result = {"success": False, "error": f"{type(exc).__name__}: {exc}", "log": ""}
+    notes = ""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            course = Course(Path(job["root"]), job["db_url"], Path(job["config_file"]))
+            result = course.api().autograde(
+                job["assignment"], job["student"], force=True, create=True
+            )
+        except Exception as exc:  # report, never die: the next job needs this worker
+            result = {"success": False, "error": f"{type(exc).__name__}: {exc}", "log": ""}
+        started = _KERNEL_START_FAILURE not in (result.get("log") or "") + (
+            result.get("error") or ""
+        )
+        if result.get("success") or started or attempt == _ATTEMPTS:
+            break
+        notes += f"cnnkit: the kernel died while starting (attempt {attempt}); starting it again\n"
     result["seconds"] = time.perf_counter() - start
-    Path(job["log"]).write_text(result.get("log", "") + (result.get("error") or ""))
+    Path(job["log"]).write_text(notes + result.get("log", "") + (result.get("error") or ""))
     Path(job["result"]).write_text(json.dumps(result))
     return result
 

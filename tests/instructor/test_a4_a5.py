@@ -1,0 +1,263 @@
+"""Assignments a4 and a5: validate, then grade sample submissions with `cnnkit grade --jobs 2`.
+
+Whether exercises/ equals a fresh generation and leaks nothing is checked for every
+assignment by test_exercises.py; here `cnnkit validate` grades both solutions (full marks)
+and both releases (0), and the samples show what a typical mistake costs and says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cnnwidgets.instructor import worker
+from cnnwidgets.instructor.course import Course
+
+from ._samples_a3 import cell_outputs, fill, solution_answers, write_samples
+from .conftest import Run, cnnkit, copy_course, tree_hashes
+
+A4, A5 = "a4_metrics", "a5_augmentation"
+A4_MAX = A5_MAX = 12.0
+
+# --- samples ---------------------------------------------------------------------------
+
+# Right except for the precision of a class nobody predicts: 0/0 gives nan (NumPy's warning
+# on the way must not cost the points, the nan must).
+_NAN_PRECISION = """
+def precision_recall_f1(cm):
+    cm = np.asarray(cm, dtype=float)
+    tp = np.diag(cm)
+    predicted, actual = cm.sum(axis=0), cm.sum(axis=1)
+    precision = tp / predicted
+    recall = np.divide(tp, actual, out=np.zeros(len(tp)), where=actual > 0)
+    f1 = np.divide(2 * tp, predicted + actual, out=np.zeros(len(tp)), where=predicted + actual > 0)
+    return precision, recall, f1
+"""
+
+# Part 1 typed in by hand, F1 copied from the lecture.
+_SLIP = """
+hand_accuracy = 0.70
+hand_precision = 0.3125
+hand_recall = 0.5556
+hand_f1 = 0.39  # the lecture's 39 %
+"""
+
+# student -> ({answer grade_id: new code, or (old, new) for one edit of the solution's code},
+#             expected score, {test grade_id: text that test's output must contain})
+Cases = dict[str, tuple[dict[str, str | tuple[str, str]], float, dict[str, str]]]
+
+_A4_CASES: Cases = {
+    "correct": ({}, A4_MAX, {}),
+    # the by-hand F1 point only
+    "f1_slip": (
+        {"by_hand": _SLIP},
+        A4_MAX - 1,
+        {"test_hand_f1": "hand_f1 = 0.39 repeats the lecture's slip"},
+    ),
+    # the scikit-learn comparison (2 points) only: macro_f1 uses F1, which is right
+    "nan_precision": (
+        {"precision_recall_f1": _NAN_PRECISION},
+        A4_MAX - 2,
+        {
+            "test_precision_recall_f1_sklearn": (
+                "the precision of class 2 is nan: no sample is predicted as class 2 (column 2 "
+                "adds up to 0), so TP + FP = 0 and the precision is 0/0. Report 0 there"
+            )
+        },
+    ),
+}
+
+# Augments all 200 faces, then splits: the sizes add up, the test set is not the originals.
+_AUGMENT_FIRST = """
+def prepare_data(X, y, seed):
+    augmented = np.asarray(build_augmentation()(X, training=True))  # more variety
+    return split(augmented, y, test_size=0.2, seed=seed)
+"""
+
+_A5_CASES: Cases = {
+    # 36° written as 0.36: the rotation point only
+    "rotation_fraction": (
+        {"build_augmentation": ("RandomRotation(0.1)", "RandomRotation(0.36)")},
+        A5_MAX - 1,
+        {
+            "test_rotation_factor": (
+                "RandomRotation factor 0.36 turns images by up to ±129.6°, expected up to ±36° "
+                "either way: the factor is a fraction of a full turn (1 = 360°)"
+            )
+        },
+    ),
+    # 36 as degrees: Keras refuses the layer, so every pipeline test fails (6 points); the
+    # model tests use a pipeline of their own and still pass
+    "rotation_degrees": (
+        {"build_augmentation": ("RandomRotation(0.1)", "RandomRotation(36)")},
+        A5_MAX - 6,
+        {
+            "test_rotation_factor": (
+                "RandomRotation(36) would turn by up to ±12,960°, 36 full turns: the factor is a "
+                "fraction of a full turn"
+            ),
+            "test_flip_mode": "Received: factor=36",
+        },
+    ),
+    # sizes add up (1 point kept of part 2's 3): different every call, and no test image is
+    # an original one
+    "augment_first": (
+        {"prepare_data": _AUGMENT_FIRST},
+        A5_MAX - 3,
+        {
+            "test_split_first": (
+                "40 of the 40 test images are not among the original images (augmented before "
+                "the split?)"
+            ),
+            "test_prepare_data": "the same seed must give the same split",
+        },
+    ),
+}
+
+
+def _answers(assignment: str, changes: dict[str, str | tuple[str, str]]) -> dict[str, str]:
+    right = solution_answers(assignment)
+    answers = dict(right)
+    for grade_id, change in changes.items():
+        if isinstance(change, tuple):  # (old, new): one edit in the solution's code
+            old, new = change
+            assert old in right[grade_id], f"the {assignment} solution changed: update the samples"
+            answers[grade_id] = right[grade_id].replace(old, new, 1)
+        else:
+            answers[grade_id] = change.strip()
+    return answers
+
+
+def _samples(assignment: str, cases: Cases) -> dict[str, tuple[nbformat.NotebookNode, float]]:
+    return {
+        student: (fill(assignment, _answers(assignment, changes)), score)
+        for student, (changes, score, _) in cases.items()
+    }
+
+
+# --- grading ---------------------------------------------------------------------------
+
+
+@dataclass
+class Graded:
+    root: Path
+    expected: dict[str, float]
+    before: dict[str, tuple[str, int]]
+    run: Run
+
+
+def _grade(base: Path, assignment: str, cases: Cases) -> Graded:
+    root = copy_course(base / "course", [assignment])
+    expected = write_samples(root, assignment, _samples(assignment, cases))
+    before = tree_hashes(root / "submitted")
+    scratch = base / "scratch"
+    scratch.mkdir()
+    run = cnnkit("--course", str(root), "grade", assignment, "--jobs", "2", tmpdir=scratch)
+    print(run.stdout)
+    print(f"cnnkit grade {assignment}, {len(expected)} submissions, --jobs 2: {run.seconds:.1f} s")
+    return Graded(root, expected, before, run)
+
+
+def _scores(root: Path, assignment: str) -> dict[str, float]:
+    with Course(root).gradebook() as gb:
+        return {s.student.id: float(s.score) for s in gb.assignment_submissions(assignment)}
+
+
+def _check_messages(graded: Graded, assignment: str, cases: Cases) -> None:
+    for student, (_, _, wanted) in cases.items():
+        notebook = graded.root / "autograded" / student / assignment / f"{assignment}.ipynb"
+        for grade_id, text in wanted.items():
+            shown = cell_outputs(notebook, grade_id)
+            assert text in shown, f"{student}, {grade_id}: {shown!r}"
+
+
+@pytest.mark.slow
+def test_validate_a4_and_a5(tmp_path):
+    course = copy_course(tmp_path / "course", [A4, A5])
+    run = cnnkit("--course", str(course), "validate", A4, A5, tmpdir=tmp_path)
+    print(run.stdout, f"\ncnnkit validate {A4} {A5}: {run.seconds:.1f} s")
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name, top in ((A4, A4_MAX), (A5, A5_MAX)):
+        cells = next(line for line in run.stdout.splitlines() if line.startswith(name)).split()
+        assert cells[2] == f"{top:g}/{top:g}"  # the solution scores full marks
+        assert cells[3] == f"0/{top:g}"  # the student version scores 0 and does not crash
+        assert cells[4:6] == ["yes", "yes"] and cells[-1] == "ok"
+
+
+@pytest.fixture(scope="module")
+def graded_a4(tmp_path_factory) -> Graded:
+    return _grade(tmp_path_factory.mktemp("a4"), A4, _A4_CASES)
+
+
+@pytest.fixture(scope="module")
+def graded_a5(tmp_path_factory) -> Graded:
+    return _grade(tmp_path_factory.mktemp("a5"), A5, _A5_CASES)
+
+
+@pytest.mark.slow
+def test_a4_scores_and_messages(graded_a4):
+    assert graded_a4.run.returncode == 0, graded_a4.run.stdout + graded_a4.run.stderr
+    assert _scores(graded_a4.root, A4) == graded_a4.expected
+    _check_messages(graded_a4, A4, _A4_CASES)
+    assert tree_hashes(graded_a4.root / "submitted") == graded_a4.before
+
+
+@pytest.mark.slow
+def test_a5_scores_and_messages(graded_a5):
+    assert graded_a5.run.returncode == 0, graded_a5.run.stdout + graded_a5.run.stderr
+    assert _scores(graded_a5.root, A5) == graded_a5.expected
+    _check_messages(graded_a5, A5, _A5_CASES)
+    assert tree_hashes(graded_a5.root / "submitted") == graded_a5.before
+
+
+# --- a kernel that dies while starting (seen here: two kernels racing for one port) -----
+
+_DIED = "RuntimeError: Kernel died before replying to kernel_info\n"
+
+
+def _run_fake_worker(tmp_path, monkeypatch, logs: list[str]) -> tuple[dict, int]:
+    """``worker.run`` with nbgrader's autograde answering ``logs`` in turn, then success."""
+    calls = []
+
+    class Api:
+        def autograde(self, assignment, student, force, create):
+            calls.append(student)
+            if len(calls) <= len(logs):
+                return {"success": False, "log": logs[len(calls) - 1], "error": None}
+            return {"success": True, "log": "graded\n", "error": None}
+
+    class FakeCourse:
+        def __init__(self, *args):
+            pass
+
+        def api(self):
+            return Api()
+
+    monkeypatch.setattr(worker, "Course", FakeCourse)
+    job = {
+        "root": str(tmp_path),
+        "db_url": "sqlite://",
+        "config_file": str(tmp_path / "nbgrader_config.py"),
+        "assignment": A4,
+        "student": "s",
+        "result": str(tmp_path / "result.json"),
+        "log": str(tmp_path / "s.log"),
+    }
+    return worker.run(job), len(calls)
+
+
+def test_the_worker_starts_a_kernel_again_when_it_died_starting(tmp_path, monkeypatch):
+    result, calls = _run_fake_worker(tmp_path, monkeypatch, [_DIED, _DIED])
+    assert result["success"] and calls == 3
+    assert "died while starting (attempt 2)" in (tmp_path / "s.log").read_text()
+    # three deaths in a row: reported, not retried for ever
+    result, calls = _run_fake_worker(tmp_path, monkeypatch, [_DIED] * 5)
+    assert not result["success"] and calls == 3
+
+
+def test_the_worker_does_not_retry_other_failures(tmp_path, monkeypatch):
+    result, calls = _run_fake_worker(tmp_path, monkeypatch, ["ZeroDivisionError: oops\n"])
+    assert not result["success"] and calls == 1
