@@ -1,0 +1,168 @@
+"""Assignments a6 and a7: validate, then grade sample submissions with `cnnkit grade --jobs 2`.
+
+Whether exercises/ equals a fresh generation and leaks nothing is checked for every
+assignment by test_exercises.py; here `cnnkit validate` grades both solutions (full marks)
+and both releases (0), and the samples show what the typical mistakes cost and say: the
+lecture's Dense(2, 'sigmoid') head, an overfitting "fix" that changes nothing, a transfer
+model whose base is not frozen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cnnwidgets.instructor.course import Course
+
+from ._samples_a3 import cell_outputs, fill, solution_answers, write_samples
+from .conftest import Run, cnnkit, copy_course, tree_hashes
+
+pytestmark = pytest.mark.slow
+
+A6, A7 = "a6_faces", "a7_inside_the_network"
+A6_MAX, A7_MAX = 7.0, 9.0
+
+# student -> ({answer grade_id: new code, or (old, new) for one edit of the solution's code},
+#             expected score, {test grade_id: text that test's output must contain})
+Cases = dict[str, tuple[dict[str, str | tuple[str, str]], float, dict[str, str]]]
+
+_UNCHANGED = """
+def build_regularized_model():
+    return build_overfitting_model()
+"""
+
+_A6_CASES: Cases = {
+    # Lecture 003's head: the head point, and the accuracy points, since Keras cannot train
+    # two sigmoids on one 0/1 label column; the overfitting fix still counts
+    "lecture_head": (
+        {
+            "build_model": (
+                'layers.Dense(1, activation="sigmoid"),  # one probability: "is it a face?"',
+                'layers.Dense(2, activation="sigmoid"),',
+            )
+        },
+        A6_MAX - 4,
+        {
+            "test_head": (
+                "Dense(2, activation='sigmoid') with binary labels: use Dense(1, 'sigmoid') + "
+                "binary_crossentropy, or Dense(2, 'softmax') + sparse_categorical_crossentropy"
+            ),
+            "test_accuracy": "training failed: Dense(2, activation='sigmoid') with binary labels",
+        },
+    ),
+    # The given overfitting network handed in as the fix: no points for the fix
+    "unchanged_fix": (
+        {"build_regularized_model": _UNCHANGED},
+        A6_MAX - 3,
+        {
+            "test_regularized": (
+                "the bound is 0.10 (seed 1, 60 epochs): the model still learns the 40 training "
+                "images by heart"
+            ),
+        },
+    ),
+}
+
+_FREEZE = "base.trainable = False  # conv_1 and conv_2 keep their weights"
+
+_A7_CASES: Cases = {
+    "correct": ({}, A7_MAX, {}),
+    # Forgets to freeze: the hidden test trains the model and finds the base's weights moved;
+    # the counts describe the student's own model and its head learns, so they still count
+    "not_frozen": (
+        {"build_transfer_model": (_FREEZE, "")},
+        A7_MAX - 2,
+        {
+            "test_base_frozen": (
+                "training the transfer model for 5 epochs changed the base's weights (conv_1's "
+                "kernel, conv_1's bias, conv_2's kernel, conv_2's bias): freeze the base "
+                "(base.trainable = False) before compile"
+            ),
+        },
+    ),
+}
+
+
+def _answers(assignment: str, changes: dict[str, str | tuple[str, str]]) -> dict[str, str]:
+    right = solution_answers(assignment)
+    answers = dict(right)
+    for grade_id, change in changes.items():
+        if isinstance(change, tuple):  # (old, new): one edit in the solution's code
+            old, new = change
+            assert old in right[grade_id], f"the {assignment} solution changed: update the samples"
+            answers[grade_id] = right[grade_id].replace(old, new, 1)
+        else:
+            answers[grade_id] = change.strip()
+    return answers
+
+
+def _samples(assignment: str, cases: Cases) -> dict[str, tuple[nbformat.NotebookNode, float]]:
+    return {
+        student: (fill(assignment, _answers(assignment, changes)), score)
+        for student, (changes, score, _) in cases.items()
+    }
+
+
+@dataclass
+class Graded:
+    root: Path
+    expected: dict[str, float]
+    before: dict[str, tuple[str, int]]
+    run: Run
+
+
+def _grade(base: Path, assignment: str, cases: Cases) -> Graded:
+    root = copy_course(base / "course", [assignment])
+    expected = write_samples(root, assignment, _samples(assignment, cases))
+    before = tree_hashes(root / "submitted")
+    scratch = base / "scratch"
+    scratch.mkdir()
+    run = cnnkit("--course", str(root), "grade", assignment, "--jobs", "2", tmpdir=scratch)
+    print(run.stdout)
+    print(f"cnnkit grade {assignment}, {len(expected)} submissions, --jobs 2: {run.seconds:.1f} s")
+    return Graded(root, expected, before, run)
+
+
+def _scores(root: Path, assignment: str) -> dict[str, float]:
+    with Course(root).gradebook() as gb:
+        return {s.student.id: float(s.score) for s in gb.assignment_submissions(assignment)}
+
+
+def _check(graded: Graded, assignment: str, cases: Cases) -> None:
+    assert graded.run.returncode == 0, graded.run.stdout + graded.run.stderr
+    assert _scores(graded.root, assignment) == graded.expected
+    for student, (_, _, wanted) in cases.items():
+        notebook = graded.root / "autograded" / student / assignment / f"{assignment}.ipynb"
+        for grade_id, text in wanted.items():
+            shown = cell_outputs(notebook, grade_id)
+            assert text in shown, f"{student}, {grade_id}: {shown!r}"
+    assert tree_hashes(graded.root / "submitted") == graded.before
+
+
+def test_validate_a6_and_a7(tmp_path):
+    course = copy_course(tmp_path / "course", [A6, A7])
+    run = cnnkit("--course", str(course), "validate", A6, A7, tmpdir=tmp_path)
+    print(run.stdout, f"\ncnnkit validate {A6} {A7}: {run.seconds:.1f} s")
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name, top in ((A6, A6_MAX), (A7, A7_MAX)):
+        cells = next(line for line in run.stdout.splitlines() if line.startswith(name)).split()
+        assert cells[2] == f"{top:g}/{top:g}"  # the solution scores full marks
+        assert cells[3] == f"0/{top:g}"  # the student version scores 0 and does not crash
+        assert cells[4:6] == ["yes", "yes"] and cells[-1] == "ok"
+
+
+def test_a6_samples(tmp_path):
+    graded = _grade(tmp_path, A6, _A6_CASES)
+    _check(graded, A6, _A6_CASES)
+    # the student sees the gap the grader measured for the unchanged network
+    shown = cell_outputs(
+        graded.root / "autograded" / "unchanged_fix" / A6 / f"{A6}.ipynb", "test_regularized"
+    )
+    assert "gap 0." in shown and "= validation loss" in shown, shown
+
+
+def test_a7_samples(tmp_path):
+    _check(_grade(tmp_path, A7, _A7_CASES), A7, _A7_CASES)
