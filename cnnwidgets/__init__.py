@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from ._public import WIDGETS
 from .core import *  # noqa: F403
 from .core import __all__ as _core_all
 
@@ -11,23 +12,7 @@ __version__ = "0.1.0"
 
 # Widgets pull in ipywidgets and grading pulls in Keras; load them on first use so
 # `import cnnwidgets` (and `cnnwidgets.core` above all) stays light and pure.
-_LAZY = {
-    name: "cnnwidgets.widgets"
-    for name in (
-        "ArchitectureExplorer",
-        "AugmentationPreview",
-        "ConfusionMatrixWidget",
-        "ConvCalculator",
-        "FeatureMapViewer",
-        "KernelPlayground",
-        "MistakesGallery",
-        "PoolingExplorer",
-        "Question",
-        "TrainingMonitor",
-        "show_image",
-        "show_images",
-    )
-}
+_LAZY = {name: "cnnwidgets.widgets" for name in WIDGETS}
 
 __all__ = [*_core_all, *_LAZY]
 

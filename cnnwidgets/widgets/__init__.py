@@ -1,5 +1,10 @@
 """ipywidgets views, one concept per module; they call cnnwidgets.core for every number."""
 
+# The public names are listed once, in cnnwidgets._public.WIDGETS (the lazy top level
+# reads them too); the imports below provide them.
+# ruff: noqa: F401
+
+from .._public import WIDGETS
 from .architecture import ArchitectureExplorer
 from .augmentation import AugmentationPreview
 from .calculator import ConvCalculator
@@ -12,17 +17,4 @@ from .pooling import PoolingExplorer
 from .quiz import Question
 from .training import TrainingMonitor
 
-__all__ = [
-    "ArchitectureExplorer",
-    "AugmentationPreview",
-    "ConfusionMatrixWidget",
-    "ConvCalculator",
-    "FeatureMapViewer",
-    "KernelPlayground",
-    "MistakesGallery",
-    "PoolingExplorer",
-    "Question",
-    "TrainingMonitor",
-    "show_image",
-    "show_images",
-]
+__all__ = list(WIDGETS)

@@ -84,3 +84,13 @@ def test_ci_runs_the_readme_test_command():
 
 def test_venv_is_ignored():
     assert ".venv/" in (REPO / ".gitignore").read_text().split()
+
+
+def test_every_listed_widget_name_is_exported():
+    import cnnwidgets
+    import cnnwidgets.widgets as widgets
+    from cnnwidgets._public import WIDGETS
+
+    for name in WIDGETS:
+        assert getattr(widgets, name) is getattr(cnnwidgets, name), name
+    assert set(WIDGETS) <= set(cnnwidgets.__all__)
