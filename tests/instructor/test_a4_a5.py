@@ -7,17 +7,13 @@ and both releases (0), and the samples show what a typical mistake costs and say
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-import nbformat
 import pytest
 
 from cnnwidgets.instructor import worker
-from cnnwidgets.instructor.course import Course
 
-from ._samples_a3 import cell_outputs, fill, solution_answers, write_samples
-from .conftest import Run, cnnkit, copy_course, tree_hashes
+from ._cases import Cases, Graded, grade, scores
+from ._samples_a3 import cell_outputs
+from .conftest import cnnkit, copy_course, tree_hashes
 
 A4, A5 = "a4_metrics", "a5_augmentation"
 A4_MAX = A5_MAX = 12.0
@@ -47,7 +43,6 @@ hand_f1 = 0.39  # the lecture's 39 %
 
 # student -> ({answer grade_id: new code, or (old, new) for one edit of the solution's code},
 #             expected score, {test grade_id: text that test's output must contain})
-Cases = dict[str, tuple[dict[str, str | tuple[str, str]], float, dict[str, str]]]
 
 _A4_CASES: Cases = {
     "correct": ({}, A4_MAX, {}),
@@ -118,54 +113,6 @@ _A5_CASES: Cases = {
 }
 
 
-def _answers(assignment: str, changes: dict[str, str | tuple[str, str]]) -> dict[str, str]:
-    right = solution_answers(assignment)
-    answers = dict(right)
-    for grade_id, change in changes.items():
-        if isinstance(change, tuple):  # (old, new): one edit in the solution's code
-            old, new = change
-            assert old in right[grade_id], f"the {assignment} solution changed: update the samples"
-            answers[grade_id] = right[grade_id].replace(old, new, 1)
-        else:
-            answers[grade_id] = change.strip()
-    return answers
-
-
-def _samples(assignment: str, cases: Cases) -> dict[str, tuple[nbformat.NotebookNode, float]]:
-    return {
-        student: (fill(assignment, _answers(assignment, changes)), score)
-        for student, (changes, score, _) in cases.items()
-    }
-
-
-# --- grading ---------------------------------------------------------------------------
-
-
-@dataclass
-class Graded:
-    root: Path
-    expected: dict[str, float]
-    before: dict[str, tuple[str, int]]
-    run: Run
-
-
-def _grade(base: Path, assignment: str, cases: Cases) -> Graded:
-    root = copy_course(base / "course", [assignment])
-    expected = write_samples(root, assignment, _samples(assignment, cases))
-    before = tree_hashes(root / "submitted")
-    scratch = base / "scratch"
-    scratch.mkdir()
-    run = cnnkit("--course", str(root), "grade", assignment, "--jobs", "2", tmpdir=scratch)
-    print(run.stdout)
-    print(f"cnnkit grade {assignment}, {len(expected)} submissions, --jobs 2: {run.seconds:.1f} s")
-    return Graded(root, expected, before, run)
-
-
-def _scores(root: Path, assignment: str) -> dict[str, float]:
-    with Course(root).gradebook() as gb:
-        return {s.student.id: float(s.score) for s in gb.assignment_submissions(assignment)}
-
-
 def _check_messages(graded: Graded, assignment: str, cases: Cases) -> None:
     for student, (_, _, wanted) in cases.items():
         notebook = graded.root / "autograded" / student / assignment / f"{assignment}.ipynb"
@@ -189,18 +136,18 @@ def test_validate_a4_and_a5(tmp_path):
 
 @pytest.fixture(scope="module")
 def graded_a4(tmp_path_factory) -> Graded:
-    return _grade(tmp_path_factory.mktemp("a4"), A4, _A4_CASES)
+    return grade(tmp_path_factory.mktemp("a4"), A4, _A4_CASES)
 
 
 @pytest.fixture(scope="module")
 def graded_a5(tmp_path_factory) -> Graded:
-    return _grade(tmp_path_factory.mktemp("a5"), A5, _A5_CASES)
+    return grade(tmp_path_factory.mktemp("a5"), A5, _A5_CASES)
 
 
 @pytest.mark.slow
 def test_a4_scores_and_messages(graded_a4):
     assert graded_a4.run.returncode == 0, graded_a4.run.stdout + graded_a4.run.stderr
-    assert _scores(graded_a4.root, A4) == graded_a4.expected
+    assert scores(graded_a4.root, A4) == graded_a4.expected
     _check_messages(graded_a4, A4, _A4_CASES)
     assert tree_hashes(graded_a4.root / "submitted") == graded_a4.before
 
@@ -208,7 +155,7 @@ def test_a4_scores_and_messages(graded_a4):
 @pytest.mark.slow
 def test_a5_scores_and_messages(graded_a5):
     assert graded_a5.run.returncode == 0, graded_a5.run.stdout + graded_a5.run.stderr
-    assert _scores(graded_a5.root, A5) == graded_a5.expected
+    assert scores(graded_a5.root, A5) == graded_a5.expected
     _check_messages(graded_a5, A5, _A5_CASES)
     assert tree_hashes(graded_a5.root / "submitted") == graded_a5.before
 

@@ -9,30 +9,24 @@ model whose base is not frozen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-import nbformat
 import pytest
 
-from cnnwidgets.instructor.course import Course
-
-from ._samples_a3 import cell_outputs, fill, solution_answers, write_samples
-from .conftest import Run, cnnkit, copy_course, tree_hashes
+from ._cases import Cases, Graded, grade, scores
+from ._samples_a3 import cell_outputs
+from .conftest import cnnkit, copy_course, tree_hashes
 
 pytestmark = pytest.mark.slow
 
 A6, A7 = "a6_faces", "a7_inside_the_network"
 A6_MAX, A7_MAX = 7.0, 9.0
 
-# student -> ({answer grade_id: new code, or (old, new) for one edit of the solution's code},
-#             expected score, {test grade_id: text that test's output must contain})
-Cases = dict[str, tuple[dict[str, str | tuple[str, str]], float, dict[str, str]]]
-
 _UNCHANGED = """
 def build_regularized_model():
     return build_overfitting_model()
 """
+
+# student -> ({answer grade_id: new code, or (old, new) for one edit of the solution's code},
+#             expected score, {test grade_id: text that test's output must contain})
 
 _A6_CASES: Cases = {
     # Lecture 003's head: the head point, and the accuracy points, since Keras cannot train
@@ -86,54 +80,9 @@ _A7_CASES: Cases = {
 }
 
 
-def _answers(assignment: str, changes: dict[str, str | tuple[str, str]]) -> dict[str, str]:
-    right = solution_answers(assignment)
-    answers = dict(right)
-    for grade_id, change in changes.items():
-        if isinstance(change, tuple):  # (old, new): one edit in the solution's code
-            old, new = change
-            assert old in right[grade_id], f"the {assignment} solution changed: update the samples"
-            answers[grade_id] = right[grade_id].replace(old, new, 1)
-        else:
-            answers[grade_id] = change.strip()
-    return answers
-
-
-def _samples(assignment: str, cases: Cases) -> dict[str, tuple[nbformat.NotebookNode, float]]:
-    return {
-        student: (fill(assignment, _answers(assignment, changes)), score)
-        for student, (changes, score, _) in cases.items()
-    }
-
-
-@dataclass
-class Graded:
-    root: Path
-    expected: dict[str, float]
-    before: dict[str, tuple[str, int]]
-    run: Run
-
-
-def _grade(base: Path, assignment: str, cases: Cases) -> Graded:
-    root = copy_course(base / "course", [assignment])
-    expected = write_samples(root, assignment, _samples(assignment, cases))
-    before = tree_hashes(root / "submitted")
-    scratch = base / "scratch"
-    scratch.mkdir()
-    run = cnnkit("--course", str(root), "grade", assignment, "--jobs", "2", tmpdir=scratch)
-    print(run.stdout)
-    print(f"cnnkit grade {assignment}, {len(expected)} submissions, --jobs 2: {run.seconds:.1f} s")
-    return Graded(root, expected, before, run)
-
-
-def _scores(root: Path, assignment: str) -> dict[str, float]:
-    with Course(root).gradebook() as gb:
-        return {s.student.id: float(s.score) for s in gb.assignment_submissions(assignment)}
-
-
 def _check(graded: Graded, assignment: str, cases: Cases) -> None:
     assert graded.run.returncode == 0, graded.run.stdout + graded.run.stderr
-    assert _scores(graded.root, assignment) == graded.expected
+    assert scores(graded.root, assignment) == graded.expected
     for student, (_, _, wanted) in cases.items():
         notebook = graded.root / "autograded" / student / assignment / f"{assignment}.ipynb"
         for grade_id, text in wanted.items():
@@ -155,7 +104,7 @@ def test_validate_a6_and_a7(tmp_path):
 
 
 def test_a6_samples(tmp_path):
-    graded = _grade(tmp_path, A6, _A6_CASES)
+    graded = grade(tmp_path, A6, _A6_CASES)
     _check(graded, A6, _A6_CASES)
     # the student sees the gap the grader measured for the unchanged network
     shown = cell_outputs(
@@ -165,4 +114,4 @@ def test_a6_samples(tmp_path):
 
 
 def test_a7_samples(tmp_path):
-    _check(_grade(tmp_path, A7, _A7_CASES), A7, _A7_CASES)
+    _check(grade(tmp_path, A7, _A7_CASES), A7, _A7_CASES)
