@@ -28,6 +28,10 @@ c.CourseDirectory.release_directory = "exercises"
 # --- execution: TensorFlow needs more time than nbgrader's 30 s default ----------
 c.Execute.timeout = 120  # seconds per cell; a cell that takes longer scores 0
 c.Execute.startup_timeout = 60  # seconds for a kernel to start
+# Kernels talk over Unix sockets named after their connection file, not TCP ports:
+# kernels started at the same moment by parallel graders can no longer pick the same
+# port (jupyter_client#154), and a kernel in a network-less sandbox stays reachable.
+c.Execute.kernel_manager_class = "cnnwidgets.instructor.kernels.SocketKernelManager"
 c.Execute.extra_arguments = [
     # Warning filters and log levels in place before the first cell runs; the
     # expression binds no name in the student's namespace.

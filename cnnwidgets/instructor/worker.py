@@ -20,10 +20,10 @@ from .course import Course
 
 DONE = "done"
 
-# A kernel whose ports another process took between jupyter_client picking them and the
-# kernel binding them dies at start-up ("Address already in use"; jupyter_client#154), more
-# often the busier the machine. No cell has run yet, so starting it again is safe.
-_KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
+# A kernel that dies or stays silent at start-up (a crowded machine, or, over TCP, ports
+# another process took first: jupyter_client#154; the course config uses Unix sockets)
+# has run no cell yet, so starting it again is safe.
+_KERNEL_START_FAILURES = ("Kernel died before replying to kernel_info", "Kernel didn't respond")
 _ATTEMPTS = 3
 
 
@@ -50,9 +50,8 @@ def run(job: dict) -> dict:
             )
         except Exception as exc:  # report, never die: the next job needs this worker
             result = {"success": False, "error": f"{type(exc).__name__}: {exc}", "log": ""}
-        started = _KERNEL_START_FAILURE not in (result.get("log") or "") + (
-            result.get("error") or ""
-        )
+        text = (result.get("log") or "") + (result.get("error") or "")
+        started = not any(failure in text for failure in _KERNEL_START_FAILURES)
         if result.get("success") or started or attempt == _ATTEMPTS:
             break
         notes += f"cnnkit: the kernel died while starting (attempt {attempt}); starting it again\n"
