@@ -33,9 +33,10 @@ c.Execute.startup_timeout = 60  # seconds for a kernel to start
 # port (jupyter_client#154), and a kernel in a network-less sandbox stays reachable.
 c.Execute.kernel_manager_class = "cnnwidgets.instructor.kernels.SocketKernelManager"
 c.Execute.extra_arguments = [
-    # Warning filters and log levels in place before the first cell runs; the
-    # expression binds no name in the student's namespace.
-    "--IPKernelApp.exec_lines=__import__('cnnwidgets.instructor.quiet').instructor.quiet.install()",
+    # Before the first cell: warning filters and log levels, and the grading flag that
+    # skips students' self-check training (hidden tests train). Binds no name.
+    "--IPKernelApp.exec_lines="
+    "__import__('cnnwidgets.instructor.kernels').instructor.kernels.prepare_grading_kernel()",
 ]
 
 # --- framework noise never costs points ---------------------------------------

@@ -5,7 +5,7 @@ from .models import assert_model_matches, check_model
 from .quiet import framework_noise_silenced
 from .report import HeadReport, ModelReport, Report
 from .selfcheck import CheckResult, SelfCheckResults, self_check
-from .training import TrainingResult, assert_accuracy, train_and_evaluate
+from .training import TrainingResult, assert_accuracy, grading, train_and_evaluate
 
 __all__ = [
     "CheckResult",
@@ -20,6 +20,7 @@ __all__ = [
     "check_head",
     "check_model",
     "framework_noise_silenced",
+    "grading",
     "self_check",
     "train_and_evaluate",
 ]

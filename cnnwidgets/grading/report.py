@@ -8,6 +8,7 @@ __all__ = ["Report", "ModelReport", "HeadReport"]
 
 PASS = "✔"
 FAIL = "✘"
+SKIP = "–"
 
 
 @dataclass

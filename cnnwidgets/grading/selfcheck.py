@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .report import FAIL, PASS
+from .report import FAIL, PASS, SKIP
 
 __all__ = ["CheckResult", "SelfCheckResults", "self_check"]
 
@@ -25,11 +25,14 @@ class CheckResult:
     name: str
     passed: bool
     message: str = ""
+    skipped: bool = False  # not run (a training self-check while grading); counts as passed
 
     def __bool__(self) -> bool:
         return self.passed
 
     def __str__(self) -> str:
+        if self.skipped:
+            return f"{SKIP} {self.name}: skipped" + (f" ({self.message})" if self.message else "")
         line = f"{PASS if self.passed else FAIL} {self.name}"
         if self.message and not self.passed:
             line += "\n" + "\n".join(f"    {m}" for m in self.message.splitlines())
@@ -48,9 +51,12 @@ class SelfCheckResults(list):
     def summary(self) -> str:
         """``'All 3 checks passed.'`` or ``'2 of 3 checks passed.'``."""
         ok = sum(r.passed for r in self)
+        skipped = sum(r.skipped for r in self)
+        note = f" ({skipped} skipped)" if skipped else ""
         if ok == len(self):
-            return f"All {ok} checks passed." if ok != 1 else "The check passed."
-        return f"{ok} of {len(self)} checks passed."
+            head = f"All {ok} checks passed" if ok != 1 else "The check passed"
+            return f"{head}{note}."
+        return f"{ok} of {len(self)} checks passed{note}."
 
     def __str__(self) -> str:
         return "\n".join([*(str(r) for r in self), self.summary])
@@ -133,7 +139,8 @@ def _run(check: Check) -> CheckResult:
     if hasattr(check, "passed"):
         name = name or str(getattr(check, "title", "check")).capitalize()
         messages = getattr(check, "messages", None) or []
-        return CheckResult(name, bool(check.passed), "\n".join(messages))
+        skipped = bool(getattr(check, "skipped", False))
+        return CheckResult(name, bool(check.passed) or skipped, "\n".join(messages), skipped)
     return CheckResult(name or "check", bool(check), "" if check else reason)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,9 +14,23 @@ import numpy as np
 from .facts import not_a_model
 from .heads import check_head, head_of
 from .quiet import framework_noise_silenced
-from .report import FAIL, PASS, fmt_int
+from .report import FAIL, PASS, SKIP, fmt_int
 
-__all__ = ["TrainingResult", "train_and_evaluate", "assert_accuracy"]
+__all__ = ["GRADING_ENV", "TrainingResult", "assert_accuracy", "grading", "train_and_evaluate"]
+
+# Set to "1" in the kernels that grade submissions (nbgrader_config.py starts them so).
+GRADING_ENV = "CNNKIT_GRADING"
+
+
+def grading() -> bool:
+    """True inside a kernel that is grading a submission (``CNNKIT_GRADING=1``).
+
+    Examples
+    --------
+    >>> grading()
+    False
+    """
+    return os.environ.get(GRADING_ENV) == "1"
 
 
 @dataclass
@@ -40,6 +55,8 @@ class TrainingResult:
         The epoch budget and the seed used.
     threshold : float or None
         The accuracy required.
+    skipped : bool
+        Not trained: a self-check run inside a grading kernel (see ``skip_when_grading``).
 
     Examples
     --------
@@ -58,6 +75,7 @@ class TrainingResult:
     seed: int = 0
     threshold: float | None = None
     title: str = "the model reaches the required held-out accuracy"
+    skipped: bool = False
 
     def __bool__(self) -> bool:
         return self.passed
@@ -73,6 +91,8 @@ class TrainingResult:
         return 1.0 if self.passed else 0.0
 
     def __str__(self) -> str:
+        if self.skipped:
+            return f"{SKIP} {self.message}"
         text = f"{PASS if self.passed else FAIL} {self.message}"
         if self.accuracy is None:  # never trained: the message says why, details are noise
             return text
@@ -99,6 +119,7 @@ def train_and_evaluate(
     compile_kwargs: dict[str, Any] | None = None,
     threshold: float | None = None,
     deterministic: bool = True,
+    skip_when_grading: bool = False,
 ) -> TrainingResult:
     """Build a fresh model with ``build_model()``, train it on a budget, score it on held-out data.
 
@@ -146,6 +167,11 @@ def train_and_evaluate(
         Held-out accuracy required to pass.
     deterministic : bool
         Switch on TensorFlow op determinism for the run.
+    skip_when_grading : bool
+        For a student's self-check: inside a grading kernel (:func:`grading`),
+        return a ``skipped`` result at once instead of training. The hidden test
+        trains the model itself, so the practice run would only double the
+        grading time; its points never depended on it.
 
     Returns
     -------
@@ -161,6 +187,15 @@ def train_and_evaluate(
     ✔ held-out accuracy 0.978 ≥ 0.950 required (seed 0, 5 epochs, 13,610 parameters, 2.1 s)
     """
     start = time.perf_counter()
+    if skip_when_grading and grading():
+        return TrainingResult(
+            True,
+            "not trained while grading: the grader trains build_model() itself, with its own seed",
+            epochs=epochs,
+            seed=seed,
+            threshold=threshold,
+            skipped=True,
+        )
     from .._keras import quiet_keras
 
     keras = quiet_keras()

@@ -54,3 +54,14 @@ def test_strict_raises_after_the_summary(capsys):
     assert capsys.readouterr().out.endswith("1 of 2 checks passed.\n")
     assert str(info.value) == "1 of 2 checks passed.\n✘ wrong: returned False"
     assert self_check(("ok", True), strict=True, show=False).passed
+
+
+def test_a_skipped_training_check_says_so_and_does_not_fail(capsys):
+    from cnnwidgets.grading import TrainingResult
+
+    skipped = TrainingResult(True, "not trained while grading", skipped=True)
+    results = self_check(("bounds", True), skipped, strict=True)
+    out = capsys.readouterr().out
+    assert results.passed
+    assert "– The model reaches the required held-out accuracy: skipped" in out
+    assert out.strip().endswith("All 2 checks passed (1 skipped).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -204,3 +205,48 @@ def test_fresh_process_writes_nothing_to_stderr():
     )
     assert done.stderr == ""
     assert done.stdout == "True\n"
+
+
+def test_self_check_runs_are_skipped_only_in_grading_kernels(keras, digits, monkeypatch):
+    X, y = digits
+    make = tiny_cnn(keras)
+    calls = []
+
+    def build():
+        calls.append(1)
+        return make()
+
+    monkeypatch.setenv("CNNKIT_GRADING", "1")
+    skipped = train_and_evaluate(
+        build, X, y, epochs=1, threshold=0.5, skip_when_grading=True
+    )
+    assert skipped.skipped and skipped.passed and skipped.accuracy is None
+    assert calls == [], "a skipped self-check never builds the model"
+    assert str(skipped).startswith("– not trained while grading")
+    # The hidden test's call (no skip_when_grading) trains even in a grading kernel.
+    graded = train_and_evaluate(build, X, y, epochs=1, seed=3)
+    assert not graded.skipped and graded.accuracy is not None and calls == [1]
+
+    monkeypatch.delenv("CNNKIT_GRADING")
+    practice = train_and_evaluate(
+        build, X, y, epochs=1, seed=3, skip_when_grading=True
+    )
+    assert not practice.skipped and practice.accuracy == graded.accuracy and calls == [1, 1]
+
+
+def test_grading_kernels_are_flagged_before_the_first_cell():
+    code = textwrap.dedent(
+        """
+        import os
+        from cnnwidgets.instructor.kernels import prepare_grading_kernel
+        from cnnwidgets.grading import grading
+        before = grading()
+        prepare_grading_kernel()
+        print(before, grading(), os.environ["TF_CPP_MIN_LOG_LEVEL"])
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CNNKIT_GRADING"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.split() == ["False", "True", "3"]
