@@ -56,6 +56,7 @@ from traitlets.config import Config
 from .course import Course, NbgraderError, check
 from .preprocessors import FilterFrameworkNoise, ReplayOutputs
 from .release import folder_differences, generate, scratch_course
+from .sandbox import Limits, SandboxUnavailable, availability
 
 __all__ = ["GradeRun", "Outcome", "grade", "load_sidecar", "sidecar_path"]
 
@@ -261,6 +262,7 @@ def grade(
     progress: bool = True,
     on_outcome: Callable[[Outcome], None] | None = None,
     registered: bool = False,
+    sandbox: Limits | None = Limits(),
 ) -> GradeRun:
     """Autograde ``students``' submissions of ``assignment`` (all of ``submitted/`` by default).
 
@@ -282,6 +284,11 @@ def grade(
         The course's gradebook already records the assignment's current source
         (``cnnkit validate`` has just generated it in a scratch course): skip
         recording it again.
+    sandbox : Limits or None
+        Run each submission's kernel in the bubblewrap sandbox with these limits
+        (see :mod:`cnnwidgets.instructor.sandbox`); ``None`` runs kernels unconfined
+        (``cnnkit --unsafe``). Raises :class:`SandboxUnavailable` when a sandbox is
+        asked for and cannot be created here.
 
     Returns
     -------
@@ -291,6 +298,8 @@ def grade(
 
     if assignment not in course.assignments():
         raise NbgraderError(f"No assignment {assignment!r} in {course.source_dir}.")
+    if sandbox is not None and (reason := availability()) is not None:
+        raise SandboxUnavailable(reason)
     students = course.students(assignment) if students is None else students
     logs = sidecar_path(course, assignment).parent / "logs" / assignment
     logs.mkdir(parents=True, exist_ok=True)
@@ -328,6 +337,7 @@ def grade(
                 "student": student,
                 "result": str(root.parent / "result.json"),
                 "log": str(logs / f"{student}.log"),
+                "sandbox": asdict(sandbox) if sandbox is not None else None,
             }
             Path(job["log"]).unlink(missing_ok=True)
             return job

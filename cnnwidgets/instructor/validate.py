@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from .course import Course
 from .grade import grade
 from .release import folder_differences, generate, leaks, scratch_course, source_problems
+from .sandbox import Limits
 
 __all__ = ["Row", "validate"]
 
@@ -55,7 +56,13 @@ def _scores(course: Course, assignment: str, student: str) -> dict[str, tuple[fl
     return found
 
 
-def validate_one(course: Course, assignment: str, jobs: int = 2, timeout: float = 600) -> list[Row]:
+def validate_one(
+    course: Course,
+    assignment: str,
+    jobs: int = 2,
+    timeout: float = 600,
+    sandbox: Limits | None = Limits(),
+) -> list[Row]:
     """Validate one assignment in a scratch copy of the course (the real one is only read)."""
     start = time.perf_counter()
     released = course.release_dir / assignment
@@ -91,6 +98,7 @@ def validate_one(course: Course, assignment: str, jobs: int = 2, timeout: float 
             timeout=timeout,
             progress=False,
             registered=True,
+            sandbox=sandbox,
         ).outcomes
         for outcome in outcomes:
             if not outcome.ok:
@@ -123,7 +131,11 @@ def validate_one(course: Course, assignment: str, jobs: int = 2, timeout: float 
 
 
 def validate(
-    course: Course, assignments: list[str] | None = None, jobs: int = 2, timeout: float = 600
+    course: Course,
+    assignments: list[str] | None = None,
+    jobs: int = 2,
+    timeout: float = 600,
+    sandbox: Limits | None = Limits(),
 ) -> list[Row]:
     """Validate ``assignments`` (all in the source folder by default); one row per notebook."""
     names = assignments or course.assignments()
@@ -137,7 +149,7 @@ def validate(
         if name not in course.assignments():
             rows.append(Row(name, "-", problems=[f"no assignment {name!r} in {course.source_dir}"]))
             continue
-        rows += validate_one(course, name, jobs=jobs, timeout=timeout)
+        rows += validate_one(course, name, jobs=jobs, timeout=timeout, sandbox=sandbox)
     return rows
 
 

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from traitlets.config import Config
+
 from .course import Course
 
 DONE = "done"
@@ -33,6 +35,15 @@ def _stop(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def _execution_config(job: dict) -> Config:
+    """Where the kernel runs: in the sandbox with ``job["sandbox"]``'s limits, unless None."""
+    cfg = Config()
+    if job.get("sandbox") is not None:
+        cfg.Execute.kernel_manager_class = "cnnwidgets.instructor.sandbox.SandboxKernelManager"
+        cfg.SandboxKernelManager.limits = dict(job["sandbox"])
+    return cfg
+
+
 def run(job: dict) -> dict:
     """Autograde ``job["student"]``'s ``job["assignment"]`` in the course at ``job["root"]``.
 
@@ -45,7 +56,7 @@ def run(job: dict) -> dict:
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             course = Course(Path(job["root"]), job["db_url"], Path(job["config_file"]))
-            result = course.api().autograde(
+            result = course.api(_execution_config(job)).autograde(
                 job["assignment"], job["student"], force=True, create=True
             )
         except Exception as exc:  # report, never die: the next job needs this worker

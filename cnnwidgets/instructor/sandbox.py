@@ -1,0 +1,330 @@
+"""Run grading kernels in a bubblewrap sandbox, with resource limits.
+
+A submission's code runs in its kernel, and only there; the nbgrader process
+that drives the kernel never executes it. :class:`SandboxKernelManager` starts
+each kernel as::
+
+    bwrap <a new root holding only the system, Python and the kit, read-only>
+          --unshare-net --unshare-pid ... --die-with-parent
+      setpriv <an unprivileged uid, when cnnkit runs as root>
+        prlimit --as --cpu --nproc --fsize --core
+          python -m ipykernel_launcher -f <connection file>
+
+Inside, the kernel sees the system and Python read-only, its notebook's folder
+(a scratch copy of the submission) as the only writable folder besides a small
+private ``/tmp``, and nothing of the course: no ``solutions/``, no gradebook, no
+other submission. It has no network (it talks to nbgrader over Unix sockets),
+a memory, CPU-time, process and file-size limit, and a minimal environment
+(no tokens or database URLs of the instructor's shell). Killing the grading
+worker takes the whole sandbox down (``--die-with-parent`` and the PID namespace).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from traitlets import Dict as DictTrait
+
+from .kernels import SocketKernelManager
+
+__all__ = ["Limits", "SandboxKernelManager", "SandboxUnavailable", "availability", "command"]
+
+MB = 1024 * 1024
+
+# Readable system paths, bound where they exist. /etc only in part: what libc,
+# TLS and time zones need; nothing of the host's configuration or secrets.
+_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_ETC = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/nsswitch.conf",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/alternatives",
+    "/etc/fonts",
+    "/etc/mime.types",
+)
+# The uid kernels run as when cnnkit runs as root: unprivileged, so that the process
+# limit applies (the kernel exempts uid 0) and root-only files stay closed.
+_FIRST_UID = 61000
+_UIDS = 1000
+
+
+class SandboxUnavailable(RuntimeError):
+    """Grading needs a sandbox and none works on this machine (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one grading kernel may use.
+
+    Attributes
+    ----------
+    memory_mb : int
+        Address space (``RLIMIT_AS``); TensorFlow needs about 2 GiB of it to start.
+    cpu_seconds : int
+        CPU time over all threads (``RLIMIT_CPU``), a backstop to the per-cell timeout.
+    processes : int
+        Processes and threads of the kernel's user (``RLIMIT_NPROC``); TensorFlow
+        starts a few dozen threads.
+    file_mb : int
+        Largest file the kernel may write (``RLIMIT_FSIZE``).
+    tmp_mb : int
+        Size of the kernel's private ``/tmp`` (also its ``HOME``).
+    """
+
+    memory_mb: int = 4096
+    cpu_seconds: int = 1800
+    processes: int = 512
+    file_mb: int = 256
+    tmp_mb: int = 512
+
+
+def _bwrap() -> str | None:
+    return shutil.which("bwrap")
+
+
+@functools.lru_cache(maxsize=1)
+def availability() -> str | None:
+    """``None`` when sandboxed grading works here; otherwise the reason it does not.
+
+    Tries the real thing once per process: a sandbox with no network and a new
+    PID namespace that runs ``true``.
+    """
+    if not sys.platform.startswith("linux"):
+        return f"the grading sandbox needs Linux (bubblewrap); this is {sys.platform}"
+    bwrap = _bwrap()
+    if bwrap is None:
+        return (
+            "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap; "
+            "Fedora: dnf install bubblewrap)"
+        )
+    for tool in ("prlimit", "setpriv"):
+        if shutil.which(tool) is None:
+            return f"{tool} (util-linux) is not installed"
+    probe = [bwrap, *_ro_binds([*_SYSTEM]), "--proc", "/proc", "--dev", "/dev",
+             "--unshare-net", "--unshare-pid", "--die-with-parent", "true"]  # fmt: skip
+    try:
+        proc = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap could not start: {exc}"
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+        return (
+            f"bubblewrap cannot create a sandbox here ({detail or f'exit {proc.returncode}'}); "
+            "unprivileged user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone)"
+        )
+    return None
+
+
+def _ro_binds(paths: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in paths:
+        if os.path.islink(p):  # merged /usr: /bin -> usr/bin
+            out += ["--symlink", os.readlink(p), p]
+        elif os.path.exists(p):
+            out += ["--ro-bind", p, p]
+    return out
+
+
+def _parents(paths: list[str]) -> list[str]:
+    made: list[str] = []
+    for path in paths:
+        for parent in reversed(Path(path).parents):
+            p = str(parent)
+            if p not in ("/", "/tmp") and p not in made:
+                made.append(p)
+    return [item for p in made for item in ("--perms", "0755", "--dir", p)]
+
+
+def _python_paths() -> list[str]:
+    """Folders the kernel's Python needs: its installation, the venv, and the kit."""
+    import cnnwidgets
+
+    paths = {
+        os.path.realpath(sys.base_prefix),
+        os.path.realpath(sys.prefix),
+        # An editable install imports the package from the source tree: bind the
+        # package folder only, never the repository (solutions/ lives there).
+        os.path.realpath(Path(cnnwidgets.__file__).parent),
+    }
+    # The interpreter may live elsewhere than base_prefix (a symlinked venv python).
+    paths.add(os.path.dirname(os.path.realpath(sys.executable)))
+    # Keep the outermost folders only (binding a folder and its child twice is harmless
+    # but noisy).
+    kept = []
+    for p in sorted(paths):
+        if not any(p == k or p.startswith(k + os.sep) for k in kept):
+            kept.append(p)
+    return kept
+
+
+def sandbox_uid(key: str) -> int | None:
+    """The unprivileged uid for a kernel when running as root; ``None`` otherwise."""
+    if os.geteuid() != 0:
+        return None
+    return _FIRST_UID + zlib.crc32(key.encode()) % _UIDS
+
+
+def command(
+    kernel_cmd: list[str],
+    *,
+    cwd: str,
+    private_dir: str,
+    env: dict[str, str],
+    limits: Limits,
+    uid: int | None,
+) -> list[str]:
+    """The command line that runs ``kernel_cmd`` inside the sandbox.
+
+    ``cwd`` (the notebook's folder) and ``private_dir`` (the kernel's connection
+    file and sockets) are the only host folders it can write.
+    """
+    bwrap = _bwrap()
+    if bwrap is None:
+        raise SandboxUnavailable(availability() or "bubblewrap is not installed")
+    args = [bwrap, "--die-with-parent", "--new-session"]
+    args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    args += ["--unshare-cgroup-try", "--hostname", "grader"]
+    if os.geteuid() == 0:
+        # Only what setpriv needs to switch to the kernel's uid; switching clears them.
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    args += _ro_binds(list(_SYSTEM)) + _ro_binds(list(_ETC))
+    python = _python_paths()
+    # bwrap creates missing parents of a mount point with mode 0700 (root's): make them
+    # traversable for the kernel's uid first.
+    args += _parents([*python, private_dir, cwd])
+    args += [item for p in python for item in ("--ro-bind", p, p)]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    # Shared memory for Python's multiprocessing locks (joblib warns on stderr without it).
+    args += ["--perms", "1777", "--size", str(64 * MB), "--tmpfs", "/dev/shm"]
+    args += ["--perms", "1777", "--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp"]
+    args += ["--bind", private_dir, private_dir, "--bind", cwd, cwd, "--chdir", cwd]
+    args += ["--clearenv"]
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    args.append("--")
+    if uid is not None:
+        args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                 "--inh-caps=-all", "--no-new-privs", "--"]  # fmt: skip
+    args += [
+        "prlimit",
+        f"--as={limits.memory_mb * MB}",
+        f"--cpu={limits.cpu_seconds}",
+        f"--nproc={_nproc_limit(limits.processes, uid)}",
+        f"--fsize={limits.file_mb * MB}",
+        "--core=0",
+        "--",
+    ]
+    return args + list(kernel_cmd)
+
+
+def _nproc_limit(processes: int, uid: int | None) -> int:
+    # RLIMIT_NPROC counts every process and thread of the user. A kernel with a uid of
+    # its own gets the limit as is; one running as the instructor's own user (cnnkit not
+    # run as root) must leave room for everything else that user runs.
+    if uid is not None:
+        return processes
+    try:
+        mine = sum(
+            1
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and p.stat().st_uid == os.getuid()
+            for _ in (p / "task").iterdir()
+        )
+    except OSError:
+        mine = 4096
+    return mine + processes
+
+
+# What a grading kernel keeps of the environment; everything else (tokens, database
+# URLs, the instructor's paths) stays outside.
+_KEEP_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED")
+
+
+def kernel_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment inside the sandbox: minimal, plus the kit's kernel settings."""
+    from ..grading.training import GRADING_ENV
+    from .quiet import KERNEL_ENV
+
+    kept = {k: env[k] for k in _KEEP_ENV if k in env}
+    kept.update(KERNEL_ENV)
+    kept.update(
+        {
+            "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin", "/bin"]),
+            "HOME": "/tmp",
+            "TMPDIR": "/tmp",
+            "MPLCONFIGDIR": "/tmp/matplotlib",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            GRADING_ENV: "1",
+        }
+    )
+    return kept
+
+
+class SandboxKernelManager(SocketKernelManager):
+    """A :class:`SocketKernelManager` whose kernel runs in a bubblewrap sandbox.
+
+    Configure the limits with ``SandboxKernelManager.limits`` (a dict of
+    :class:`Limits` fields), e.g. ``{"memory_mb": 2048}``.
+    """
+
+    limits = DictTrait(help="Limits fields overriding the defaults.").tag(config=True)
+
+    def _limits(self) -> Limits:
+        return Limits(**{**asdict(Limits()), **self.limits})
+
+    async def _async_pre_start_kernel(self, **kw):
+        reason = availability()
+        if reason is not None:
+            raise SandboxUnavailable(reason)
+        # A private folder for the connection file and sockets, owned by the kernel's uid.
+        self._private = tempfile.mkdtemp(prefix="k-", dir=_short_tmp())
+        self.connection_file = os.path.join(self._private, "kernel.json")
+        self.ip = os.path.join(self._private, "s")
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        cwd = os.path.realpath(kw.get("cwd") or os.getcwd())
+        uid = sandbox_uid(self._private)
+        if uid is not None:
+            for path in (self._private, self.connection_file):
+                os.chown(path, uid, uid)
+            _chown_tree(cwd, uid)
+        kw["env"] = kernel_env(kw.get("env") or dict(os.environ))
+        cmd = command(
+            kernel_cmd,
+            cwd=cwd,
+            private_dir=self._private,
+            env=kw["env"],
+            limits=self._limits(),
+            uid=uid,
+        )
+        return cmd, kw
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)
+        private = getattr(self, "_private", None)
+        if private and not restart:
+            shutil.rmtree(private, ignore_errors=True)
+
+
+def _short_tmp() -> str:
+    # Unix socket names are limited to 107 bytes; TMPDIR may be long (pytest's).
+    return "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()
+
+
+def _chown_tree(folder: str, uid: int) -> None:
+    for root, dirs, files in os.walk(folder):
+        os.chown(root, uid, uid)
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), uid, uid)
