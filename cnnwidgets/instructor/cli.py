@@ -1,4 +1,4 @@
-"""The `cnnkit` command: validate, release, grade, feedback, export and report on nbgrader."""
+"""The `cnnkit` command: validate, release, grade, feedback, export, report, exchange, roster."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .course import Course, NbgraderError, find_course_root
+from .roster import RosterError
 
 __all__ = ["main"]
 
@@ -35,12 +36,34 @@ def _assignments(course: Course, names: list[str]) -> list[str]:
     return names or known
 
 
+def _sandbox(args: argparse.Namespace):
+    """The sandbox limits for grading, ``None`` with --unsafe; refuses when none can be made."""
+    from .sandbox import Limits, availability
+
+    if args.unsafe:
+        return None
+    reason = availability()
+    if reason is not None:
+        raise NbgraderError(
+            f"Refusing to run students' code without a sandbox: {reason}.\n"
+            "Install bubblewrap, or pass --unsafe to grade on this machine unconfined "
+            "(only for code you trust: a submission could then read solutions/, the "
+            "gradebook and your files, use the network and exhaust memory)."
+        )
+    return Limits(memory_mb=args.memory)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .validate import format_rows, validate
 
     course = _course(args)
+    sandbox = _sandbox(args)
     rows = validate(
-        course, _assignments(course, args.assignments), jobs=args.jobs, timeout=args.timeout
+        course,
+        _assignments(course, args.assignments),
+        jobs=args.jobs,
+        timeout=args.timeout,
+        sandbox=sandbox,
     )
     print(format_rows(rows))
     return 0 if rows and all(r.ok for r in rows) else 1
@@ -67,7 +90,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(f"No submissions of {name} under {course.submitted_dir}.", file=sys.stderr)
         return 1
     run = grade(
-        course, name, students, jobs=args.jobs, timeout=args.timeout, progress=not args.no_progress
+        course,
+        name,
+        students,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        progress=not args.no_progress,
+        sandbox=_sandbox(args),
     )
     if run.release_drift:
         print(
@@ -136,6 +165,137 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- a class through nbgrader's exchange ------------------------------------------
+_EXCHANGE_EPILOG = """\
+A class, in order (students run nbgrader's own fetch_assignment, submit and
+fetch_feedback, or the Assignments tab in JupyterLab):
+
+  cnnkit roster import students.csv
+  cnnkit exchange release a1_convolution --due "2025-12-01 17:00 Europe/Berlin"
+  cnnkit exchange collect a1_convolution      # again at any time: newer hand-ins replace older
+  cnnkit grade a1_convolution
+  cnnkit exchange feedback a1_convolution
+
+The exchange is nbgrader's Exchange.root (from the course's nbgrader_config.py,
+/etc/jupyter or ~/.jupyter; nbgrader's default /usr/local/share/nbgrader/exchange)
+unless --exchange DIR is given.
+"""
+
+
+def _format_time(when) -> str:
+    return "-" if when is None else when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _format_late(seconds: float) -> str:
+    if seconds <= 0:
+        return "on time"
+    if seconds < 1:
+        return "late by <1 s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{v}{u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "min")) if v]
+    return "late by " + (" ".join(parts) if parts else f"{secs} s")
+
+
+def cmd_exchange_release(args: argparse.Namespace) -> int:
+    from .exchange import exchange_root, release_to_exchange
+
+    course = _course(args)
+    for name in _assignments(course, args.assignments):
+        folder = release_to_exchange(
+            course, name, root=args.exchange, due=args.due, force=args.force
+        )
+        print(f"{name}: released to {folder}")
+    if args.due:
+        from .exchange import parse_due
+
+        print(f"due {_format_time(parse_due(args.due))}")
+    print(
+        f"students fetch with: nbgrader fetch_assignment {' '.join(args.assignments)} "
+        f"(course {course.course_id}, exchange {exchange_root(course, args.exchange)})"
+    )
+    return 0
+
+
+def cmd_exchange_due(args: argparse.Namespace) -> int:
+    from .exchange import set_due
+
+    course = _course(args)
+    (name,) = _assignments(course, [args.assignment])
+    due = set_due(course, name, None if args.when.lower() == "none" else args.when)
+    print(f"{name}: " + (f"due {_format_time(due)}" if due else "no due date"))
+    return 0
+
+
+def cmd_exchange_collect(args: argparse.Namespace) -> int:
+    from .exchange import collect
+    from .table import table
+
+    course = _course(args)
+    (name,) = _assignments(course, [args.assignment])
+    results = collect(course, name, root=args.exchange, before_due=args.before_due)
+    if not results:
+        print(f"No hand-ins of {name} in the exchange yet.")
+        return 0
+    rows = []
+    for r in results:
+        notes = []
+        if r.new_student:
+            notes.append("added to the gradebook")
+        if r.owner:
+            notes.append(f"handed in by Unix user {r.owner}")
+        rows.append(
+            [
+                r.student,
+                r.status,
+                "-" if r.submissions is None else str(r.submissions),
+                _format_time(r.timestamp),
+                _format_late(r.seconds_late),
+                "; ".join(notes),
+            ]
+        )
+    print(table(["student", "collected", "hand-ins", "kept (newest)", "lateness", "note"], rows))
+    late = sum(r.late for r in results)
+    print(
+        f"\n{len(results)} student(s) in submitted/, {late} late; "
+        f"timestamps recorded in {course.gradebook_url}"
+    )
+    return 0
+
+
+def cmd_exchange_feedback(args: argparse.Namespace) -> int:
+    from .exchange import exchange_root, release_feedback
+
+    course = _course(args)
+    (name,) = _assignments(course, [args.assignment])
+    pages = release_feedback(course, name, root=args.exchange, student=args.student)
+    for page in pages:
+        print(page.relative_to(course.root))
+    students = {p.parent.parent.name for p in pages}
+    print(
+        f"{len(pages)} feedback page(s) for {len(students)} student(s) released to "
+        f"{exchange_root(course, args.exchange) / course.course_id / 'feedback'}; "
+        f"students fetch them with: nbgrader fetch_feedback {name}"
+    )
+    return 0
+
+
+def cmd_roster_import(args: argparse.Namespace) -> int:
+    from .roster import import_roster, read_roster
+
+    course = _course(args)
+    roster = read_roster(args.file)
+    added, updated = import_roster(course, roster)
+    if roster.ignored:
+        print(f"ignored column(s): {', '.join(roster.ignored)}")
+    print(
+        f"{args.file}: {len(added)} student(s) added, {len(updated)} updated "
+        f"({', '.join(roster.columns)}) in {course.gradebook_url}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cnnkit`` (sub-commands and their options)."""
     parser = argparse.ArgumentParser(
@@ -174,6 +334,19 @@ def build_parser() -> argparse.ArgumentParser:
             default=timeout,
             metavar="SECONDS",
             help=f"time allowed per submission (default: {timeout:g})",
+        )
+        p.add_argument(
+            "--memory",
+            type=int,
+            default=4096,
+            metavar="MB",
+            help="memory (address space) each submission's kernel may use (default: 4096)",
+        )
+        p.add_argument(
+            "--unsafe",
+            action="store_true",
+            help="run submissions without the bubblewrap sandbox (no network, no view of "
+            "solutions/ or the gradebook, resource limits); only for code you trust",
         )
 
     p = sub.add_parser(
@@ -228,6 +401,96 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.html", help="default: reports/ASSIGNMENT.html")
     db_option(p)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "exchange",
+        help="run a class through nbgrader's exchange: release, due, collect, feedback",
+        description="Release assignments to nbgrader's exchange, set due dates, collect\n"
+        "hand-ins (newest kept, lateness recorded) and return feedback to students.",
+        epilog=_EXCHANGE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    steps = p.add_subparsers(dest="step", required=True, metavar="STEP")
+
+    def exchange_option(q: argparse.ArgumentParser) -> None:
+        q.add_argument(
+            "--exchange",
+            metavar="DIR",
+            help="the exchange folder (default: nbgrader's configured Exchange.root)",
+        )
+
+    q = steps.add_parser(
+        "release",
+        help="put exercises/ASSIGNMENT in the exchange for students to fetch",
+        description="Check that exercises/ASSIGNMENT is a fresh generation of solutions/, "
+        "record it (and --due) in the gradebook, and release it to the exchange.",
+    )
+    q.add_argument(
+        "assignments", nargs="+", metavar="ASSIGNMENT", help="assignment(s) in solutions/"
+    )
+    q.add_argument(
+        "--due",
+        metavar="WHEN",
+        help="due date, e.g. '2025-12-01 17:00 Europe/Berlin' (no zone: UTC, as in nbgrader)",
+    )
+    q.add_argument("--force", action="store_true", help="replace a release already in the exchange")
+    exchange_option(q)
+    db_option(q)
+    q.set_defaults(func=cmd_exchange_release)
+
+    q = steps.add_parser(
+        "due",
+        help="set or change an assignment's due date in the gradebook",
+        description="Set ASSIGNMENT's due date; lateness is measured against it when "
+        "collecting and grading. WHEN 'none' removes it.",
+    )
+    q.add_argument("assignment", metavar="ASSIGNMENT")
+    q.add_argument("when", metavar="WHEN", help="e.g. '2025-12-01 17:00 UTC', or 'none'")
+    db_option(q)
+    q.set_defaults(func=cmd_exchange_due)
+
+    q = steps.add_parser(
+        "collect",
+        help="copy hand-ins to submitted/ (newest kept), add unknown students, record lateness",
+        description="Collect ASSIGNMENT's hand-ins with nbgrader: each student's newest one "
+        "replaces an older collected one. Students not in the gradebook yet are added; each "
+        "hand-in's timestamp is recorded, so lateness shows before grading.",
+    )
+    q.add_argument("assignment", metavar="ASSIGNMENT")
+    q.add_argument(
+        "--before-due",
+        action="store_true",
+        help="keep each student's newest hand-in made before the due date, if any",
+    )
+    exchange_option(q)
+    db_option(q)
+    q.set_defaults(func=cmd_exchange_collect)
+
+    q = steps.add_parser(
+        "feedback",
+        help="write feedback pages for graded hand-ins and release them to the students",
+        description="Generate feedback (failure messages shown, hidden test code left out) "
+        "and put it in the exchange, where each student fetches only their own.",
+    )
+    q.add_argument("assignment", metavar="ASSIGNMENT")
+    q.add_argument("--student", metavar="ID", help="only this student")
+    exchange_option(q)
+    db_option(q)
+    q.set_defaults(func=cmd_exchange_feedback)
+
+    p = sub.add_parser("roster", help="the class list in the gradebook")
+    steps = p.add_subparsers(dest="step", required=True, metavar="STEP")
+    q = steps.add_parser(
+        "import",
+        help="add or update students from a CSV file",
+        description="Read FILE.csv (header row; columns id, first_name, last_name, email, "
+        "lms_user_id; 'student_id' or 'username' also name the id; other columns are "
+        "ignored) and add or update each student in the gradebook. Any bad row stops the "
+        "import, with its line number.",
+    )
+    q.add_argument("file", metavar="FILE.csv")
+    db_option(q)
+    q.set_defaults(func=cmd_roster_import)
     return parser
 
 
@@ -236,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (NbgraderError, FileNotFoundError) as exc:
+    except (NbgraderError, RosterError, FileNotFoundError) as exc:
         print(f"cnnkit {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

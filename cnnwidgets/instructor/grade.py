@@ -56,7 +56,7 @@ from traitlets.config import Config
 from .course import Course, NbgraderError, check
 from .preprocessors import FilterFrameworkNoise, ReplayOutputs
 from .release import folder_differences, generate, scratch_course
-from .sandbox import Limits, SandboxUnavailable, availability
+from .sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable, availability
 
 __all__ = ["GradeRun", "Outcome", "grade", "load_sidecar", "sidecar_path"]
 
@@ -262,7 +262,7 @@ def grade(
     progress: bool = True,
     on_outcome: Callable[[Outcome], None] | None = None,
     registered: bool = False,
-    sandbox: Limits | None = Limits(),
+    sandbox: Limits | None = DEFAULT_LIMITS,
 ) -> GradeRun:
     """Autograde ``students``' submissions of ``assignment`` (all of ``submitted/`` by default).
 

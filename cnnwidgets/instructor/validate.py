@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from .course import Course
 from .grade import grade
 from .release import folder_differences, generate, leaks, scratch_course, source_problems
-from .sandbox import Limits
+from .sandbox import DEFAULT_LIMITS, Limits
 
 __all__ = ["Row", "validate"]
 
@@ -61,7 +61,7 @@ def validate_one(
     assignment: str,
     jobs: int = 2,
     timeout: float = 600,
-    sandbox: Limits | None = Limits(),
+    sandbox: Limits | None = DEFAULT_LIMITS,
 ) -> list[Row]:
     """Validate one assignment in a scratch copy of the course (the real one is only read)."""
     start = time.perf_counter()
@@ -135,7 +135,7 @@ def validate(
     assignments: list[str] | None = None,
     jobs: int = 2,
     timeout: float = 600,
-    sandbox: Limits | None = Limits(),
+    sandbox: Limits | None = DEFAULT_LIMITS,
 ) -> list[Row]:
     """Validate ``assignments`` (all in the source folder by default); one row per notebook."""
     names = assignments or course.assignments()
