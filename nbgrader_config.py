@@ -7,7 +7,11 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute, GetGrades
 
-from cnnwidgets.instructor.preprocessors import FilterFrameworkNoise, HideHiddenTests
+from cnnwidgets.instructor.preprocessors import (
+    FilterFrameworkNoise,
+    HideHiddenTests,
+    LimitedExecute,
+)
 from cnnwidgets.instructor.quiet import KERNEL_ENV
 
 # Kernels inherit this process's environment and TensorFlow reads these once, at
@@ -28,6 +32,9 @@ c.CourseDirectory.release_directory = "exercises"
 # --- execution: TensorFlow needs more time than nbgrader's 30 s default ----------
 c.Execute.timeout = 120  # seconds per cell; a cell that takes longer scores 0
 c.Execute.startup_timeout = 60  # seconds for a kernel to start
+# After a cell's reply, outputs may still be on their way; on a busy machine 4 s
+# (nbclient's default) is not always enough, and nbgrader then fails the whole notebook.
+c.Execute.iopub_timeout = 30
 # Kernels talk over Unix sockets named after their connection file, not TCP ports:
 # kernels started at the same moment by parallel graders can no longer pick the same
 # port (jupyter_client#154), and a kernel in a network-less sandbox stays reachable.
@@ -43,7 +50,9 @@ c.Execute.extra_arguments = [
 # nbgrader fails a test cell that wrote anything to stderr; strip the lines
 # TensorFlow, Keras and absl write on their own, right after execution.
 _steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
-_steps.insert(_steps.index(Execute) + 1, FilterFrameworkNoise)
+# Execution with a cap on output (a submission printing gigabytes), then the noise filter.
+_steps[_steps.index(Execute)] = LimitedExecute
+_steps.insert(_steps.index(LimitedExecute) + 1, FilterFrameworkNoise)
 c.Autograde.autograde_preprocessors = _steps
 
 # A student who deleted a test cell is still graded on it.

@@ -54,6 +54,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from .course import Course, NbgraderError, check
+from .intake import inspect, repair_copy
 from .preprocessors import FilterFrameworkNoise, ReplayOutputs
 from .release import folder_differences, generate, scratch_course
 from .sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable, availability
@@ -233,7 +234,7 @@ def _sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-def _replay_config(executed: Path) -> Config:
+def _replay_config(executed: Path, submitted: Path) -> Config:
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
@@ -244,6 +245,9 @@ def _replay_config(executed: Path) -> Config:
     cfg = Config()
     cfg.Autograde.autograde_preprocessors = steps
     cfg.ReplayOutputs.executed_directory = str(executed)
+    # Record from the worker's copy of the submission (repaired, if intake repaired it);
+    # the submission itself is never read by nbgrader here, nor ever written.
+    cfg.CourseDirectory.submitted_directory = str(submitted)
     return cfg
 
 
@@ -319,6 +323,8 @@ def grade(
                 generate(template, assignment)
                 _sqlite_snapshot(_sqlite_path(template.gradebook_url), template_db)
         source_rel = course.source_dir.relative_to(course.root)
+        names = course.notebooks(assignment)
+        notes: dict[str, list[str]] = {}
 
         def make_job(student: str) -> dict:
             root = tmp / "jobs" / student / "course"
@@ -329,6 +335,11 @@ def grade(
                 course_folder(root, course, "submitted_directory", student, assignment),
             )
             shutil.copy(template_db, root / "gradebook.db")
+            notes.setdefault(student, []).extend(
+                repair_copy(
+                    course_folder(root, course, "submitted_directory", student, assignment), names
+                )
+            )
             job = {
                 "root": str(root),
                 "db_url": f"sqlite:///{root / 'gradebook.db'}",
@@ -354,6 +365,10 @@ def grade(
                 return Outcome(
                     student, "timeout", seconds, message=f"stopped after {timeout:g} s", log=log
                 )
+            if status == "rejected":
+                with open(log, "a") as fh:
+                    fh.write(f"cnnkit: not graded: {result['error']}\n")
+                return Outcome(student, "error", seconds, message=result["error"], log=log)
             if status == "crashed":
                 return Outcome(
                     student, "error", seconds, message="the grading worker died", log=log
@@ -362,7 +377,8 @@ def grade(
                 text = (result or {}).get("log", "") + (result or {}).get("error", "")
                 return Outcome(student, "error", seconds, message=short_error(text), log=log)
             executed = course_folder(job_root, course, "autograded_directory", student, assignment)
-            outcome = course.api(_replay_config(executed)).autograde(
+            copy = course_folder(job_root, course, "submitted_directory", ".", ".")
+            outcome = course.api(_replay_config(executed, copy)).autograde(
                 assignment, student, force=True, create=True
             )
             if not outcome.get("success"):
@@ -377,7 +393,8 @@ def grade(
             score, max_score = _score(course, assignment, student)
             # The worker's own clock: autograding only, not waiting for a free worker.
             seconds = float(result.get("seconds", seconds))
-            return Outcome(student, "graded", seconds, score, max_score, log=log)
+            message = "; ".join(notes.get(student, []))
+            return Outcome(student, "graded", seconds, score, max_score, message, log=log)
 
         workers = [_Slot(logs / f"worker-{i}.log") for i in range(max(1, min(jobs, len(students))))]
         free: queue.Queue[_Slot] = queue.Queue()
@@ -386,6 +403,10 @@ def grade(
         stopping = False
 
         def execute(student: str) -> tuple[str, float, dict | None]:
+            intake = inspect(course.folder("submitted_directory", student, assignment), names)
+            if intake.fatal:
+                return "rejected", 0.0, {"error": intake.fatal}
+            notes[student] = list(intake.notes)
             job = make_job(student)
             slot = free.get()
             try:

@@ -13,7 +13,7 @@ import os
 import tempfile
 import uuid
 
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
 
 __all__ = ["SocketKernelManager", "prepare_grading_kernel", "socket_dir"]
 
@@ -40,8 +40,10 @@ def _remove_if_empty(folder: str) -> None:
         pass
 
 
-class SocketKernelManager(KernelManager):
-    """A ``KernelManager`` whose kernel listens on ``<socket_dir>/<random>-<n>`` sockets.
+class SocketKernelManager(AsyncKernelManager):
+    """An ``AsyncKernelManager`` (nbgrader's kind) whose kernel listens on Unix sockets.
+
+    The sockets are ``<socket_dir>/<random>-<n>``.
 
     jupyter_client's own ``transport="ipc"`` names the sockets relative to the
     current folder, which differs between nbclient and the kernel it starts in the

@@ -8,12 +8,90 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer, Unicode
 
 from .quiet import strip_noise
 
-__all__ = ["FilterFrameworkNoise", "HideHiddenTests", "ReplayOutputs"]
+__all__ = ["FilterFrameworkNoise", "HideHiddenTests", "LimitedExecute", "ReplayOutputs"]
+
+
+class LimitedExecute(Execute):
+    """nbgrader's ``Execute`` with a cap on the output a notebook may produce.
+
+    A submission that prints gigabytes would otherwise pile them up in the
+    grading process's memory and in the autograded notebook. Past
+    ``max_output_mb`` of output (text and display data, counted over the whole
+    notebook) further outputs are dropped and the cell that crossed the limit
+    says so on stdout; stdout, so that the cut itself never fails a test cell.
+    """
+
+    max_output_mb = Integer(
+        16, help="Megabytes of output a notebook may produce before the rest is dropped."
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._output_bytes = 0
+        self._cut_cells: set[int] = set()
+        self._died_in: int | None = None
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        # A kernel that dies (os._exit, a signal, the memory limit) would end nbgrader's
+        # run with no grade at all. Instead the cell says so, the cells after it show
+        # that they did not run, and the tests passed before still count.
+        from nbclient.exceptions import DeadKernelError
+
+        if cell.cell_type != "code":
+            return super().preprocess_cell(cell, resources, index)
+        if self._died_in is not None:
+            cell.outputs = [
+                _error("KernelDied", f"not run: the kernel stopped in cell {self._died_in}")
+            ]
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._died_in = index
+            cell.outputs.append(
+                _error(
+                    "KernelDied",
+                    "the kernel died while running this cell (os._exit, a signal, or the "
+                    "memory limit); the cells after it were not run",
+                )
+            )
+            return cell, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = _content_size(msg.get("content", {}))
+        limit = self.max_output_mb * 1024 * 1024
+        if self._output_bytes + size > limit and msg["msg_type"] != "error":
+            if cell_index not in self._cut_cells:
+                self._cut_cells.add(cell_index)
+                outs.append(
+                    nbformat.v4.new_output(
+                        "stream",
+                        name="stdout",
+                        text=f"\n[cnnkit: output cut here: the notebook printed more than "
+                        f"{self.max_output_mb} MB; the rest was dropped]\n",
+                    )
+                )
+            return None
+        self._output_bytes += size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _error(ename: str, evalue: str) -> NotebookNode:
+    return nbformat.v4.new_output(
+        "error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
+    )
+
+
+def _content_size(content: dict) -> int:
+    if "text" in content:
+        return len(content["text"])
+    data = content.get("data") or {}
+    return sum(len(v) if isinstance(v, str) else len(str(v)) for v in data.values())
 
 
 class FilterFrameworkNoise(NbGraderPreprocessor):

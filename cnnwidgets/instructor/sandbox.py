@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,7 +36,14 @@ from traitlets import Dict as DictTrait
 
 from .kernels import SocketKernelManager
 
-__all__ = ["Limits", "SandboxKernelManager", "SandboxUnavailable", "availability", "command"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Limits",
+    "SandboxKernelManager",
+    "SandboxUnavailable",
+    "availability",
+    "command",
+]
 
 MB = 1024 * 1024
 
@@ -88,6 +96,9 @@ class Limits:
     processes: int = 512
     file_mb: int = 256
     tmp_mb: int = 512
+
+
+DEFAULT_LIMITS = Limits()
 
 
 def _bwrap() -> str | None:
@@ -193,7 +204,9 @@ def command(
     bwrap = _bwrap()
     if bwrap is None:
         raise SandboxUnavailable(availability() or "bubblewrap is not installed")
-    args = [bwrap, "--die-with-parent", "--new-session"]
+    # No --new-session: the kernel stays in the process group jupyter_client signals, so
+    # interrupting a cell that overran its time reaches it (it has no terminal to abuse).
+    args = [bwrap, "--die-with-parent"]
     args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--hostname", "grader"]
     if os.geteuid() == 0:
@@ -201,6 +214,9 @@ def command(
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     args += _ro_binds(list(_SYSTEM)) + _ro_binds(list(_ETC))
     python = _python_paths()
+    # /tmp first: the folders below are often inside it, and a tmpfs mounted later
+    # would hide them.
+    args += ["--perms", "1777", "--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp"]
     # bwrap creates missing parents of a mount point with mode 0700 (root's): make them
     # traversable for the kernel's uid first.
     args += _parents([*python, private_dir, cwd])
@@ -208,7 +224,6 @@ def command(
     args += ["--proc", "/proc", "--dev", "/dev"]
     # Shared memory for Python's multiprocessing locks (joblib warns on stderr without it).
     args += ["--perms", "1777", "--size", str(64 * MB), "--tmpfs", "/dev/shm"]
-    args += ["--perms", "1777", "--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp"]
     args += ["--bind", private_dir, private_dir, "--bind", cwd, cwd, "--chdir", cwd]
     args += ["--clearenv"]
     for key, value in sorted(env.items()):
@@ -268,6 +283,9 @@ def kernel_env(env: dict[str, str]) -> dict[str, str]:
             "PYTHONNOUSERSITE": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
             GRADING_ENV: "1",
+            # Its parent inside the sandbox is bwrap's init, PID 1: ipykernel then neither
+            # polls for a parent that never changes nor prints its stand-alone notice.
+            "JPY_PARENT_PID": "1",
         }
     )
     return kept
@@ -300,6 +318,8 @@ class SandboxKernelManager(SocketKernelManager):
             for path in (self._private, self.connection_file):
                 os.chown(path, uid, uid)
             _chown_tree(cwd, uid)
+            # bwrap enters the folder before dropping to the uid, with no capabilities left.
+            os.chmod(cwd, os.stat(cwd).st_mode | 0o755)
         kw["env"] = kernel_env(kw.get("env") or dict(os.environ))
         cmd = command(
             kernel_cmd,
@@ -310,6 +330,31 @@ class SandboxKernelManager(SocketKernelManager):
             uid=uid,
         )
         return cmd, kw
+
+    async def _async_interrupt_kernel(self) -> None:
+        # jupyter_client signals the process group, which holds bwrap too: bwrap dies of
+        # SIGINT and takes the kernel with it. Signal the kernel process alone.
+        pid = self._kernel_pid()
+        if pid is None:
+            return await super()._async_interrupt_kernel()
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
+
+    # AsyncKernelManager binds the public name to its own coroutine: rebind it to this one.
+    interrupt_kernel = _async_interrupt_kernel
+
+    def _kernel_pid(self) -> int | None:
+        """The kernel's process id as seen from here: bwrap -> bwrap's init -> kernel."""
+        provisioner = self.provisioner
+        pid = getattr(provisioner, "pid", None) if provisioner is not None else None
+        for _ in range(2):
+            children = _children(pid) if pid else []
+            if not children:
+                return None
+            pid = children[0]
+        return pid
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart)
@@ -328,3 +373,19 @@ def _chown_tree(folder: str, uid: int) -> None:
         os.chown(root, uid, uid)
         for name in dirs + files:
             os.lchown(os.path.join(root, name), uid, uid)
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (from /proc; oldest first)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append((int(fields[19]), int(entry)))  # start time, pid
+    return [p for _, p in sorted(found)]

@@ -2,33 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
 from cnnwidgets.instructor.kernels import SocketKernelManager, socket_dir
 
 
-def test_kernels_started_together_get_their_own_sockets_and_answer(tmp_path):
+async def _start_two_and_run(tmp_path: Path) -> list[dict]:
     managers = [SocketKernelManager() for _ in range(2)]
     try:
         for i, km in enumerate(managers):
             folder = tmp_path / f"notebook{i}"
             folder.mkdir()
-            km.start_kernel(cwd=str(folder))  # the kernel runs where the notebook is
+            await km.start_kernel(cwd=str(folder))  # the kernel runs where the notebook is
         infos = [km.get_connection_info() for km in managers]
-        assert all(info["transport"] == "ipc" for info in infos)
-        assert all(os.path.isabs(info["ip"]) for info in infos)
-        assert infos[0]["ip"] != infos[1]["ip"]
-        assert all(len(f"{info['ip']}-{info['hb_port']}") < 100 for info in infos)
         for i, km in enumerate(managers):
             client = km.client()
             client.start_channels()
-            client.wait_for_ready(timeout=60)
-            reply = client.execute_interactive(f"answer = {i} * 7", timeout=30)
+            await client.wait_for_ready(timeout=60)
+            reply = await client.execute_interactive(f"answer = {i} * 7", timeout=30)
             assert reply["content"]["status"] == "ok"
             client.stop_channels()
     finally:
         for km in managers:
-            km.shutdown_kernel(now=True)
-    leftovers = [p for p in Path(socket_dir()).iterdir()]
+            await km.shutdown_kernel(now=True)
+    return infos
+
+
+def test_kernels_started_together_get_their_own_sockets_and_answer(tmp_path):
+    infos = asyncio.run(_start_two_and_run(tmp_path))
+    assert all(info["transport"] == "ipc" for info in infos)
+    assert all(os.path.isabs(info["ip"]) for info in infos)
+    assert infos[0]["ip"] != infos[1]["ip"]
+    assert all(len(f"{info['ip']}-{info['hb_port']}") < 100 for info in infos)
+    leftovers = list(Path(socket_dir()).iterdir())
     assert leftovers == [], "shutting a kernel down removes its sockets"

@@ -1,0 +1,224 @@
+"""Hostile and broken a1 submissions, each with the outcome grading must give.
+
+Every case starts from the honest, fully solved notebook and adds one attack or
+one kind of damage, so "honest work in the same notebook still earns its points"
+can be checked to the point. ``score`` is the expected total (``None``: the
+submission cannot be graded and is reported, without stopping the run); ``says``
+is text the grading log or the autograded notebook must show.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from ._samples import A1_MAX, REPO, _fill, solution_answers
+
+COURSE_CELL_TIMEOUT = 30  # seconds per cell in the adversarial course (the kit's default: 120)
+
+
+@dataclass
+class Case:
+    content: nbformat.NotebookNode | bytes | str
+    score: float | None
+    says: str = ""
+    filename: str | None = None  # default: the assignment's notebook name
+
+
+def _cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _with_code(code: str, after: str = "hand_value") -> nbformat.NotebookNode:
+    """The solved notebook with ``code`` appended to the solution cell ``after``."""
+    nb = _fill(solution_answers())
+    cell = _cell(nb, after)
+    cell.source += "\n\n" + code.strip() + "\n"
+    return nb
+
+
+def _png(width: int, height: int) -> bytes:
+    """A valid grey PNG of the given size (big and incompressible enough to be heavy)."""
+    import struct
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + bytes((x * 7 + y * 13) % 256 for x in range(width))
+                    for y in range(height))  # fmt: skip
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 0))
+        + chunk(b"IEND", b"")
+    )
+
+
+def cases(course_root: Path) -> dict[str, Case]:
+    right = solution_answers()
+    solved = _fill(right)
+    out: dict[str, Case] = {"honest": Case(_fill(right), A1_MAX)}
+
+    # --- the notebook's structure ------------------------------------------------------
+    nb = _fill({**right, "hand_value": "hand_value = 0"})
+    _cell(nb, "test_hand_value").source = "assert True  # edited"
+    out["edit_locked_test"] = Case(nb, A1_MAX - 1)
+
+    nb = _fill({**right, "hand_value": "hand_value = 0"})
+    nb.cells = [
+        c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_hand_value"
+    ]
+    out["delete_test_cell"] = Case(nb, A1_MAX - 1)
+
+    nb = _fill({**right, "hand_value": "hand_value = 0"})
+    test = _cell(nb, "test_hand_value")
+    twin = copy.deepcopy(test)
+    twin.source = "assert True"
+    twin["id"] = "twin-of-test"
+    nb.cells.insert(nb.cells.index(test) + 1, twin)
+    out["duplicate_grade_id"] = Case(nb, A1_MAX - 1, "second cell with grade id 'test_hand_value'")
+
+    nb = _fill({**right, "hand_value": "hand_value = 0"})
+    test = _cell(nb, "test_hand_value")
+    markdown = nbformat.v4.new_markdown_cell(test.source, metadata=test.metadata)
+    markdown["id"] = test["id"]
+    nb.cells[nb.cells.index(test)] = markdown
+    out["test_cell_to_markdown"] = Case(nb, A1_MAX - 1)
+
+    # --- what a cell may try ------------------------------------------------------------
+    out["fake_all_passed"] = Case(
+        _with_code('print("All tests passed! 13/13")', after="hand_value"), A1_MAX
+    )
+    secrets = [
+        str(course_root / "solutions" / "a1_convolution" / "a1_convolution.ipynb"),
+        str(course_root / "gradebook.db"),
+        str(course_root / "submitted" / "honest" / "a1_convolution" / "a1_convolution.ipynb"),
+        str(REPO / "solutions" / "a1_convolution" / "a1_convolution.ipynb"),
+    ]
+    out["read_solutions"] = Case(
+        _with_code(
+            f"for path in {secrets!r}:\n"
+            "    try:\n"
+            "        open(path, 'rb').read(100)\n"
+            "        print('read', path)\n"
+            "    except OSError as exc:\n"
+            "        print('blocked', type(exc).__name__)"
+        ),
+        A1_MAX,
+        "blocked FileNotFoundError",
+    )
+    out["write_gradebook"] = Case(
+        _with_code(
+            "import sqlite3\n"
+            f"db = sqlite3.connect({str(course_root / 'gradebook.db')!r})\n"
+            "db.execute('update grade set manual_score = 100')"
+        ),
+        A1_MAX,
+        "OperationalError",
+    )
+    out["network"] = Case(
+        _with_code(
+            "import socket\n"
+            "try:\n"
+            "    socket.create_connection(('1.1.1.1', 80), timeout=3)\n"
+            "    print('network: reached')\n"
+            "except OSError as exc:\n"
+            "    print('network: blocked', type(exc).__name__)"
+        ),
+        A1_MAX,
+        "network: blocked",
+    )
+    out["infinite_loop"] = Case(
+        _with_code("while True:\n    pass", after="colour_value"), A1_MAX, "CellTimeoutError"
+    )
+    out["memory_bomb"] = Case(
+        _with_code("hog = bytearray(64 * 2**30)", after="colour_value"), A1_MAX, "MemoryError"
+    )
+    # Forks until the process limit refuses; the children sleep on (until the sandbox goes)
+    # and hold the budget, so TensorFlow cannot start its threads for the two Keras tests
+    # (3 points): the bomb costs its author, not the run or the other submissions.
+    out["fork_bomb"] = Case(
+        _with_code(
+            "import os, time\n"
+            "children = 0\n"
+            "try:\n"
+            "    while True:\n"
+            "        if os.fork() == 0:\n"
+            "            time.sleep(3600)\n"
+            "            os._exit(0)\n"
+            "        children += 1\n"
+            "except OSError as exc:\n"
+            "    print('fork refused after', children, type(exc).__name__)",
+            after="colour_value",
+        ),
+        A1_MAX - 3,
+        "fork refused after",
+    )
+    out["huge_output"] = Case(
+        _with_code(
+            "import sys\nline = 'x' * 1_000_000\nfor _ in range(200):\n    sys.stdout.write(line)",
+            after="colour_value",
+        ),
+        A1_MAX,
+        "output cut here",
+    )
+    out["sys_exit"] = Case(_with_code("import sys\nsys.exit(0)", after="colour_value"), A1_MAX)
+    # The kernel dies in the colour_value cell: the test before it counts (hand_value, 1
+    # point); the cells after it cannot run.
+    out["os_exit"] = Case(
+        _with_code("import os\nos._exit(0)", after="colour_value"), 1.0, "the kernel died"
+    )
+    out["kill_kernel"] = Case(
+        _with_code("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", after="colour_value"),
+        1.0,
+        "the kernel died",
+    )
+
+    # --- files that are not what they should be -------------------------------------------
+    out["not_json"] = Case(
+        '{"cells": [{"cell_type": "code", "source": "import numpy', None, "is not a valid notebook"
+    )
+    v3 = nbformat.convert(copy.deepcopy(solved), 3)
+    out["nbformat_3"] = Case(nbformat.writes(v3, version=3), A1_MAX)
+    nb = _fill(right)
+    nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    out["wrong_kernel_name"] = Case(nb, A1_MAX)
+    raw = nbformat.writes(_fill(right)).encode()
+    damaged = raw.replace(b"import numpy as np", b"import numpy as np #\xff\xfe")
+    out["non_utf8_bytes"] = Case(damaged, None, "is not UTF-8 text")
+    nb = _fill(right)
+    picture = base64.b64encode(_png(2500, 2500)).decode()
+    nb.cells.insert(2, nbformat.v4.new_markdown_cell(
+        "![big](attachment:big.png)", attachments={"big.png": {"image/png": picture}}))  # fmt: skip
+    out["huge_embedded_image"] = Case(nb, A1_MAX)
+    a2_name = "a2_shapes_and_parameters"
+    a2 = nbformat.read(REPO / "exercises" / a2_name / f"{a2_name}.ipynb", as_version=4)
+    out["wrong_assignment"] = Case(
+        a2, None, "the wrong assignment", filename="a2_shapes_and_parameters.ipynb"
+    )
+    return out
+
+
+def write_cases(course_root, assignment: str = "a1_convolution") -> dict[str, Case]:
+    """Write every case under ``course_root/submitted``; return them by student id."""
+    all_cases = cases(course_root)
+    for student, case in all_cases.items():
+        folder = course_root / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        path = folder / (case.filename or f"{assignment}.ipynb")
+        if isinstance(case.content, bytes):
+            path.write_bytes(case.content)
+        elif isinstance(case.content, str):
+            path.write_text(case.content)
+        else:
+            path.write_text(json.dumps(case.content, indent=1))
+    return all_cases
