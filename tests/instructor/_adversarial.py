@@ -29,6 +29,9 @@ class Case:
     score: float | None
     says: str = ""
     filename: str | None = None  # default: the assignment's notebook name
+    # Not yet defeated: the verdict still comes from the student's own kernel, where code
+    # can rewrite what a test cell sees. Such a case is a strict xfail until it is.
+    gap: str = ""
 
 
 def _cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
@@ -182,6 +185,54 @@ def cases(course_root: Path) -> dict[str, Case]:
         1.0,
         "the kernel died",
     )
+
+    # --- rewriting what the tests see (hand_value is wrong: honestly it scores 12) ------------
+    gap = "the verdict is taken in the student's kernel"
+    out["eq_always_true"] = Case(
+        _fill(
+            {
+                **right,
+                "hand_value": "class Liar(int):\n"
+                "    def __eq__(self, other):\n        return True\n"
+                "    __hash__ = int.__hash__\n\n"
+                "hand_value = Liar(0)",
+            }
+        ),
+        A1_MAX - 1,
+        gap=gap,
+    )
+    out["swallow_errors"] = Case(
+        _fill(
+            {
+                **right,
+                "hand_value": "hand_value = 0\n"
+                "get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)",
+            }
+        ),
+        # The traceback is swallowed, but the kernel still replies "error" and nbgrader's
+        # Execute records that as an error output: the test still fails.
+        A1_MAX - 1,
+    )
+    out["rewrite_test_cells"] = Case(
+        _fill(
+            {
+                **right,
+                "hand_value": "hand_value = 0\n"
+                "get_ipython().input_transformers_post.append(\n"
+                "    lambda lines: ['pass\\n'] if any('hand_value' in l for l in lines) "
+                "else lines\n)",
+            }
+        ),
+        A1_MAX - 1,
+        gap=gap,
+    )
+    zeros = (
+        'def conv2d(image, kernel, strides=1, padding="valid"):\n'
+        "    np.allclose = lambda *args, **kwargs: True  # every comparison now agrees\n"
+        "    from cnnwidgets import conv2d as right_shape\n"
+        "    return np.zeros_like(right_shape(image, kernel, strides, padding))"
+    )
+    out["patch_numpy"] = Case(_fill({**right, "conv2d": zeros}), A1_MAX - 6, gap=gap)
 
     # --- files that are not what they should be -------------------------------------------
     out["not_json"] = Case(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ._adversarial import COURSE_CELL_TIMEOUT, write_cases
+from ._adversarial import COURSE_CELL_TIMEOUT, cases, write_cases
 from .conftest import cnnkit, copy_course, sandbox_missing, tree_hashes
 
 A1 = "a1_convolution"
@@ -49,7 +49,17 @@ def test_the_run_finishes_and_reports_every_submission(hostile):
     assert "Traceback" not in run.stderr, run.stderr
 
 
-@pytest.mark.parametrize("student", sorted(write_cases.__globals__["cases"](Path("/x"))))
+def _params() -> list:
+    known = cases(Path("/course"))
+    return [
+        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=known[s].gap))
+        if known[s].gap
+        else s
+        for s in sorted(known)
+    ]
+
+
+@pytest.mark.parametrize("student", _params())
 def test_each_case_gets_its_outcome(hostile, student):
     root, cases, _, run, sidecar = hostile
     case, record = cases[student], sidecar[student]
