@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +34,27 @@ def _stop(signum, frame):
     # SystemExit unwinds nbclient, which then shuts the kernel down; the kernel
     # also exits by itself once this process is gone (ipykernel's parent poller).
     raise SystemExit(128 + signum)
+
+
+def _exit_with_parent(grace: float = 5) -> None:
+    """Stop this worker and its kernel when cnnkit dies without stopping it (SIGKILL, OOM).
+
+    The worker has a session of its own, so a kill of cnnkit's process group misses it;
+    left alone it would finish the notebook at hand, for as long as that runs, for nobody.
+    This stops it as cnnkit's timeout does: SIGTERM (the kernel shut down), then SIGKILL.
+    """
+    parent = os.getppid()
+    # cnnkit starts each worker as a group leader; anywhere else, stop this process only.
+    leader = os.getpgid(0) == os.getpid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            os.killpg(0, sig) if leader else os.kill(os.getpid(), sig)
+            time.sleep(grace)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _execution_config(job: dict) -> Config:
@@ -75,6 +97,7 @@ def run(job: dict) -> dict:
 def serve() -> None:
     """Answer jobs from stdin until it closes."""
     signal.signal(signal.SIGTERM, _stop)
+    _exit_with_parent()
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     # Kernels and libraries inherit fd 1; point it at stderr (the worker's log)
     # so nothing but replies reaches the parent's pipe.
