@@ -19,7 +19,16 @@ from ..core.augmentation import (
     translation_range,
     zoom_range,
 )
-from ._common import ERROR_STYLE, STYLE, fit_factor, image_panel, load_picture, png_live, pre_html
+from ._common import (
+    ERROR_STYLE,
+    STYLE,
+    fit_factor,
+    image_panel,
+    load_picture,
+    png_live,
+    pre_html,
+    show_live_photo,
+)
 from ._png import encode_png, upscale
 
 __all__ = ["AugmentationPreview"]
@@ -454,7 +463,9 @@ class AugmentationPreview(W.VBox):
         tiles = _to_uint8(grid)
         if factor > 1:
             tiles = np.repeat(np.repeat(tiles, factor, axis=1), factor, axis=2)
-        self._grid_img.value = png_live(_tile(tiles))
+            self._grid_img.value = png_live(_tile(tiles))
+        else:  # a grid of photos: JPEG when big, so a saved notebook stays light
+            show_live_photo(self._grid_img, _tile(tiles))
         h, w, c = x.shape
         title = html.escape(self._caption) if self._caption else "original"
         self._original_caption.value = f"<b>{title}</b><br>{h}×{w}×{c}"
