@@ -5,3 +5,33 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run each lesson once per session: in Chromium when the browser tests run, else by nbclient.
+
+    tests/e2e/test_lessons.py runs a lesson top to bottom in JupyterLab and checks
+    everything tests/notebooks/test_lessons.py checks (no error, nothing on stderr,
+    every cell executed) and more; running it a second time would only cost minutes.
+    """
+    import pytest
+
+    browser_prefix = "tests/e2e/test_lessons.py::test_lesson_runs_in_the_browser"
+    in_browser = {
+        item.callspec.params["lesson"]
+        for item in items
+        if item.nodeid.startswith(browser_prefix) and hasattr(item, "callspec")
+    }
+    if not in_browser:
+        return
+    from tests.e2e._lab import missing
+
+    if missing() is not None:  # the browser tests skip (or fail under CI): keep nbclient's run
+        return
+    skip = pytest.mark.skip(
+        reason="runs top to bottom in Chromium in this session (tests/e2e/test_lessons.py)"
+    )
+    for item in items:
+        if item.nodeid.startswith("tests/notebooks/test_lessons.py::test_lesson_executes"):
+            if item.callspec.params["path"].name in in_browser:
+                item.add_marker(skip)

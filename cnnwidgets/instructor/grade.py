@@ -403,9 +403,10 @@ def grade(
         stopping = False
 
         def execute(student: str) -> tuple[str, float, dict | None]:
+            start = time.perf_counter()
             intake = inspect(course.folder("submitted_directory", student, assignment), names)
             if intake.fatal:
-                return "rejected", 0.0, {"error": intake.fatal}
+                return "rejected", time.perf_counter() - start, {"error": intake.fatal}
             notes[student] = list(intake.notes)
             job = make_job(student)
             slot = free.get()

@@ -180,7 +180,7 @@ def _run_fake_worker(tmp_path, monkeypatch, logs: list[str]) -> tuple[dict, int]
         def __init__(self, *args):
             pass
 
-        def api(self):
+        def api(self, extra=None):
             return Api()
 
     monkeypatch.setattr(worker, "Course", FakeCourse)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 
 from ._run import REPO, execute, problems
@@ -13,6 +14,14 @@ def test_the_course_has_lessons():
     assert len(LESSONS) >= 3, "course/ should hold the lessons in teaching order"
 
 
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_ends_with_questions(path):
+    # Lessons end with predict-then-check questions that the notebook checks on the spot.
+    nb = nbformat.read(path, as_version=4)
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "check(" in sources or "Question" in sources
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
 def test_lesson_executes(path, record_property):
@@ -20,6 +29,3 @@ def test_lesson_executes(path, record_property):
     record_property("seconds", round(seconds, 1))
     print(f"{path.name}: {seconds:.1f} s")
     assert problems(nb) == []
-    # Lessons end with predict-then-check questions that the notebook checks on the spot.
-    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "check(" in sources or "Question" in sources
