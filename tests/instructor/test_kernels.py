@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cnnwidgets.instructor.kernels import SocketKernelManager, socket_dir
@@ -31,7 +32,9 @@ async def _start_two_and_run(tmp_path: Path) -> list[dict]:
 
 
 def test_kernels_started_together_get_their_own_sockets_and_answer(tmp_path):
-    infos = asyncio.run(_start_two_and_run(tmp_path))
+    # A thread of its own: an event loop may already run in this one (Playwright's sync API).
+    with ThreadPoolExecutor(1) as pool:
+        infos = pool.submit(asyncio.run, _start_two_and_run(tmp_path)).result()
     assert all(info["transport"] == "ipc" for info in infos)
     assert all(os.path.isabs(info["ip"]) for info in infos)
     assert infos[0]["ip"] != infos[1]["ip"]
