@@ -13,23 +13,15 @@ from __future__ import annotations
 import ast
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from ._notebooks import SEEDS, accuracy_over_seeds, call_keywords, solution_cells
+
 A6 = "a6_faces"
-SOURCE = REPO / "solutions" / A6 / f"{A6}.ipynb"
-SEEDS = range(10)
-TARGET_MARGIN = 0.02
 
 
 def _cells() -> dict[str, str]:
-    import nbformat
-
-    nb = nbformat.read(SOURCE, as_version=4)
-    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
-    imports = next(c for c in nb.cells if c.cell_type == "code" and "quiet_keras()" in c.source)
-    return {"imports": imports.source, **{k: c.source for k, c in by_id.items() if k}}
+    return solution_cells(A6)
 
 
 def notebook_namespace() -> dict[str, Any]:
@@ -48,32 +40,16 @@ def notebook_namespace() -> dict[str, Any]:
     return namespace
 
 
-def _call_keywords(source: str, function: str) -> dict[str, Any]:
-    tree = ast.parse(source)
-    call = next(
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == function
-    )
-    found = {}
-    for kw in call.keywords:
-        try:
-            found[kw.arg] = ast.literal_eval(kw.value)
-        except ValueError:  # a name, such as validation=(X_val, y_val): not a setting
-            continue
-    return found
-
-
 def hidden_test_arguments() -> dict[str, Any]:
     """The keyword arguments of the hidden accuracy test's ``assert_accuracy(...)`` call."""
-    return _call_keywords(_cells()["test_accuracy"], "assert_accuracy")
+    return call_keywords(_cells()["test_accuracy"], "assert_accuracy")
 
 
 def hidden_gap_test() -> dict[str, Any]:
     """What the hidden ``test_regularized`` uses: epochs, seed, split, bound and floor."""
     source = _cells()["test_regularized"]
-    found = {**_call_keywords(source, "train_and_evaluate")}
-    found["test_size"] = _call_keywords(source, "split")["test_size"]
+    found = {**call_keywords(source, "train_and_evaluate")}
+    found["test_size"] = call_keywords(source, "split")["test_size"]
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Compare) and isinstance(node.comparators[0], ast.Constant):
             left = ast.unparse(node.left)
@@ -97,39 +73,13 @@ def _check_in_step(ns: dict[str, Any], hidden: dict[str, Any]) -> None:
 
 
 def _accuracy_rows(ns: dict[str, Any]) -> list[str]:
-    from cnnwidgets.grading import train_and_evaluate
-
-    kwargs = hidden_test_arguments()
-    threshold = kwargs["threshold"]
-    rows = [
-        "1. build_model, hidden test: "
-        + ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        + f"; here seeds {SEEDS.start}-{SEEDS.stop - 1}"
-    ]
-    accuracies, seconds = [], []
-    for seed in SEEDS:
-        start = time.perf_counter()
-        result = train_and_evaluate(ns["build_model"], ns["X"], ns["y"], **{**kwargs, "seed": seed})
-        seconds.append(time.perf_counter() - start)
-        if result.accuracy is None:
-            raise RuntimeError(f"seed {seed}: {result.message}")
-        accuracies.append(result.accuracy)
-        rows.append(
-            f"seed {seed}: held-out accuracy {result.accuracy:.4f} "
-            f"({'pass' if result.passed else 'FAIL'}, {seconds[-1]:.1f} s)"
-        )
-    low, mean = min(accuracies), statistics.mean(accuracies)
-    margin = low - threshold
-    rows.append(
-        f"min {low:.4f}  mean {mean:.4f}  margin of the min over {threshold:.2f}: "
-        f"{margin * 100:+.2f} points   target >= {TARGET_MARGIN * 100:.0f} points "
-        f"({'met' if margin >= TARGET_MARGIN else 'NOT met'})"
+    return accuracy_over_seeds(
+        ns["build_model"],
+        ns["X"],
+        ns["y"],
+        hidden_test_arguments(),
+        label="1. build_model, hidden test",
     )
-    rows.append(
-        f"training time per seed: median {statistics.median(seconds):.1f} s, "
-        f"max {max(seconds):.1f} s ({kwargs['epochs']} epochs)"
-    )
-    return rows
 
 
 def _gap_rows(ns: dict[str, Any]) -> list[str]:
