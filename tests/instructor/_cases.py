@@ -42,18 +42,24 @@ class Graded:
     expected: dict[str, float]
     before: dict[str, tuple[str, int]]
     run: Run
+    tmp: Path  # scratch folder for later `cnnkit` runs on the same course
 
 
 def grade(base: Path, assignment: str, cases: Cases) -> Graded:
+    return grade_samples(base, assignment, samples(assignment, cases))
+
+
+def grade_samples(base: Path, assignment: str, notebooks: dict) -> Graded:
+    """Write ``notebooks`` (student -> (notebook, score)) into a course copy; grade them."""
     root = copy_course(base / "course", [assignment])
-    expected = write_samples(root, assignment, samples(assignment, cases))
+    expected = write_samples(root, assignment, notebooks)
     before = tree_hashes(root / "submitted")
     scratch = base / "scratch"
     scratch.mkdir()
     run = cnnkit("--course", str(root), "grade", assignment, "--jobs", "2", tmpdir=scratch)
     print(run.stdout)
     print(f"cnnkit grade {assignment}, {len(expected)} submissions, --jobs 2: {run.seconds:.1f} s")
-    return Graded(root, expected, before, run)
+    return Graded(root, expected, before, run, scratch)
 
 
 def scores(root: Path, assignment: str) -> dict[str, float]:

@@ -8,13 +8,11 @@ and both releases (0), and `cnnkit grade --jobs 2` grades sample submissions.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from cnnwidgets.instructor.course import Course
-
+from ._cases import Graded, grade_samples, scores
 from ._samples_a3 import (
     A2,
     A2_MAX,
@@ -24,16 +22,10 @@ from ._samples_a3 import (
     a3_messages,
     a3_samples,
     cell_outputs,
-    write_samples,
 )
-from .conftest import Run, cnnkit, copy_course, tree_hashes
+from .conftest import cnnkit, copy_course, tree_hashes
 
 pytestmark = pytest.mark.slow
-
-
-def _scores(root: Path, assignment: str) -> dict[str, float]:
-    with Course(root).gradebook() as gb:
-        return {s.student.id: float(s.score) for s in gb.assignment_submissions(assignment)}
 
 
 def _autograded(root: Path, student: str, assignment: str) -> Path:
@@ -45,29 +37,6 @@ def _visible_text(page: str) -> str:
     import html
 
     return html.unescape(re.sub(r"<[^>]+>", "", page))
-
-
-@dataclass
-class Graded:
-    root: Path
-    expected: dict[str, float]
-    before: dict[str, tuple[str, int]]
-    run: Run
-    tmp: Path
-
-
-def _grade(base: Path, assignment: str, samples) -> Graded:
-    root = copy_course(base / "course", [assignment])
-    expected = write_samples(root, assignment, samples)
-    before = tree_hashes(root / "submitted")
-    scratch = base / "scratch"
-    scratch.mkdir()
-    run = cnnkit("--course", str(root), "grade", assignment, "--jobs", "2", tmpdir=scratch)
-    print(
-        run.stdout, f"\ncnnkit grade {assignment}, {len(expected)} submissions, --jobs 2: ", end=""
-    )
-    print(f"{run.seconds:.1f} s")
-    return Graded(root, expected, before, run, scratch)
 
 
 # --- validate ------------------------------------------------------------------------
@@ -90,12 +59,12 @@ def test_validate_a2_and_a3(tmp_path):
 
 @pytest.fixture(scope="module")
 def graded_a2(tmp_path_factory) -> Graded:
-    return _grade(tmp_path_factory.mktemp("a2"), A2, a2_samples())
+    return grade_samples(tmp_path_factory.mktemp("a2"), A2, a2_samples())
 
 
-def test_a2_scores(graded_a2):
+def test_a2scores(graded_a2):
     assert graded_a2.run.returncode == 0, graded_a2.run.stdout + graded_a2.run.stderr
-    assert _scores(graded_a2.root, A2) == graded_a2.expected
+    assert scores(graded_a2.root, A2) == graded_a2.expected
 
 
 def test_a2_wrong_padding_is_named_in_the_feedback(graded_a2):
@@ -118,12 +87,12 @@ def test_a2_wrong_padding_is_named_in_the_feedback(graded_a2):
 
 @pytest.fixture(scope="module")
 def graded_a3(tmp_path_factory) -> Graded:
-    return _grade(tmp_path_factory.mktemp("a3"), A3, a3_samples())
+    return grade_samples(tmp_path_factory.mktemp("a3"), A3, a3_samples())
 
 
-def test_a3_scores(graded_a3):
+def test_a3scores(graded_a3):
     assert graded_a3.run.returncode == 0, graded_a3.run.stdout + graded_a3.run.stderr
-    assert _scores(graded_a3.root, A3) == graded_a3.expected
+    assert scores(graded_a3.root, A3) == graded_a3.expected
     assert graded_a3.expected["correct"] == A3_MAX
 
 
@@ -158,7 +127,7 @@ def test_a3_regrading_gives_the_same_scores_and_accuracies(graded_a3):
     # weak (with Dropout) prints its accuracy in the hidden test's message (seed 1; the
     # self-check does not train while grading); the reference passes silently
     students = ["weak"]
-    scores = _scores(root, A3)
+    before = scores(root, A3)
     accuracies = {s: _accuracies(root, s) for s in students}
     assert [seed for _, seed in accuracies["weak"]] == ["1"]
     args = [arg for s in students for arg in ("--student", s)]
@@ -174,5 +143,5 @@ def test_a3_regrading_gives_the_same_scores_and_accuracies(graded_a3):
         tmpdir=graded_a3.tmp,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert _scores(root, A3) == scores
+    assert scores(root, A3) == before
     assert {s: _accuracies(root, s) for s in students} == accuracies
