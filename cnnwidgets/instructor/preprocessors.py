@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import shutil
+import sys
 from pathlib import Path
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from .quiet import strip_noise
 
@@ -30,11 +34,25 @@ class LimitedExecute(Execute):
         16, help="Megabytes of output a notebook may produce before the rest is dropped."
     ).tag(config=True)
 
+    verify_tests = Bool(
+        True,
+        help="Run graded test cells in the verifier, a fresh process that asks the student's "
+        "kernel for data only (cnnwidgets.instructor.verifier), instead of in that kernel.",
+    ).tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
         self._output_bytes = 0
         self._cut_cells: set[int] = set()
         self._died_in: int | None = None
-        return super().preprocess(nb, resources, km)
+        self._verifier = None
+        self._own_bridge: str | None = None
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if self._verifier is not None:
+                self._verifier.close()
+            if self._own_bridge:
+                shutil.rmtree(self._own_bridge, ignore_errors=True)
 
     def preprocess_cell(self, cell, resources, index):
         # A kernel that dies (os._exit, a signal, the memory limit) would end nbgrader's
@@ -49,6 +67,8 @@ class LimitedExecute(Execute):
                 _error("KernelDied", f"not run: the kernel stopped in cell {self._died_in}")
             ]
             return cell, resources
+        if self.verify_tests and _is_test(cell) and cell.source.strip():
+            return self._verify(cell, resources, index)
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -61,6 +81,83 @@ class LimitedExecute(Execute):
                 )
             )
             return cell, resources
+
+    # --- graded test cells, run by the verifier ----------------------------------------------
+
+    def _start_verifier(self):
+        from .sandbox import make_bridge
+        from .verifier import Verifier
+
+        argv = [sys.executable, "-I", "-m", "cnnwidgets.instructor.verifier"]
+        launch = getattr(self.km, "verifier_launch", None)
+        if launch is not None:  # a sandboxed kernel: the verifier gets a sandbox of its own
+            bridge = self.km.bridge_dir
+            command, env, cwd = launch([*argv, bridge])
+        else:
+            from ..grading.training import GRADING_ENV
+            from .quiet import KERNEL_ENV
+
+            bridge = self._own_bridge = make_bridge(None, None)
+            command, cwd = [*argv, bridge], bridge
+            env = {**os.environ, **KERNEL_ENV, GRADING_ENV: "1", "PYTHONHASHSEED": "0"}
+        self._bridge = bridge
+        return Verifier(command, env, cwd, Path(bridge) / "verifier.log")
+
+    def _verify(self, cell, resources, index):
+        """Run test ``cell`` in the verifier; its outputs replace the cell's."""
+        from .verifier import VerifierDied
+
+        name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
+        if self._verifier is None:
+            self._verifier = self._start_verifier()
+        try:
+            outputs = self._verifier.run(
+                name, cell.source, self.timeout or 600,
+                lambda request, left: self._kernel_call(request, left, index),
+            )  # fmt: skip
+        except VerifierDied as exc:
+            self._verifier = None
+            outputs = [_error_dict("GraderError", f"the grader's checking process stopped: {exc}")]
+        if outputs is None:  # past the cell's time: the verifier's state is lost with it
+            self._verifier.close()
+            self._verifier = None
+            outputs = [_error_dict("CellTimeoutError", f"the test ran longer than {self.timeout} s")]
+        cell.outputs = [_output(o) for o in outputs]
+        cell.execution_count = None
+        return cell, resources
+
+    def _kernel_call(self, request: str, left: float, index: int) -> dict:
+        """Run one bridge request in the student's kernel (for the verifier)."""
+        from nbclient.exceptions import DeadKernelError
+
+        if self._died_in is not None:
+            return {"error": "the submission's kernel is not running any more"}
+        folder = os.path.join(self._bridge, "to_kernel")
+        if os.path.dirname(request) != folder or not re.fullmatch(r"[\w.-]+", Path(request).name):
+            return {"error": f"the grader refused a request outside the bridge: {request!r}"}
+        if left <= 0:
+            return {"error": f"CellTimeoutError: the test ran longer than {self.timeout} s"}
+        call = nbformat.v4.new_code_cell(
+            f"__import__('cnnwidgets.instructor.bridge', fromlist=['serve']).serve({request!r})"
+        )
+        saved, cell = self.timeout, self.nb.cells[index]
+        self.timeout = max(1, math.ceil(left))
+        try:
+            self.execute_cell(call, index, store_history=False)
+        except DeadKernelError:
+            self._died_in = index
+            return {
+                "error": "the kernel died while running the submission's code (os._exit, a "
+                "signal, or the memory limit); the cells after this one were not run"
+            }
+        finally:
+            # nbclient stores the cell it ran in the notebook, at the index it was given.
+            self.timeout, self.nb.cells[index] = saved, cell
+        stdout = "".join(
+            o.text for o in call.outputs if o.output_type == "stream" and o.name == "stdout"
+        )
+        errors = [o for o in call.outputs if o.output_type == "error"]
+        return {"stdout": stdout, "error": last_error_line(errors[-1]) if errors else None}
 
     def output(self, outs, msg, display_id, cell_index):
         size = _content_size(msg.get("content", {}))
@@ -85,6 +182,30 @@ def _error(ename: str, evalue: str) -> NotebookNode:
     return nbformat.v4.new_output(
         "error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
     )
+
+
+def _error_dict(ename: str, evalue: str) -> dict:
+    return {"output_type": "error", "ename": ename, "evalue": evalue,
+            "traceback": [f"{ename}: {evalue}"]}  # fmt: skip
+
+
+def _output(data: dict) -> NotebookNode:
+    """A verifier's output as an nbformat output, with only the fields nbformat knows."""
+    kind = data.get("output_type")
+    if kind == "stream":
+        return nbformat.v4.new_output("stream", name=str(data["name"]), text=str(data["text"]))
+    if kind == "error":
+        return nbformat.v4.new_output(
+            "error", ename=str(data["ename"]), evalue=str(data["evalue"]),
+            traceback=[str(line) for line in data["traceback"]],
+        )  # fmt: skip
+    raise ValueError(f"unexpected output from the verifier: {kind!r}")
+
+
+def _is_test(cell) -> bool:
+    """A graded test cell (autograder tests), as opposed to an answer cell."""
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def _content_size(content: dict) -> int:

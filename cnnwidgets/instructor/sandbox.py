@@ -195,11 +195,13 @@ def command(
     env: dict[str, str],
     limits: Limits,
     uid: int | None,
+    shared: tuple[str, ...] = (),
 ) -> list[str]:
     """The command line that runs ``kernel_cmd`` inside the sandbox.
 
-    ``cwd`` (the notebook's folder) and ``private_dir`` (the kernel's connection
-    file and sockets) are the only host folders it can write.
+    ``cwd`` (the notebook's folder), ``private_dir`` (the kernel's connection
+    file and sockets) and the ``shared`` folders (the bridge to the verifier,
+    writable where their owners allow) are the only host folders it can write.
     """
     bwrap = _bwrap()
     if bwrap is None:
@@ -219,12 +221,14 @@ def command(
     args += ["--perms", "1777", "--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp"]
     # bwrap creates missing parents of a mount point with mode 0700 (root's): make them
     # traversable for the kernel's uid first.
-    args += _parents([*python, private_dir, cwd])
+    args += _parents([*python, private_dir, cwd, *shared])
     args += [item for p in python for item in ("--ro-bind", p, p)]
     args += ["--proc", "/proc", "--dev", "/dev"]
     # Shared memory for Python's multiprocessing locks (joblib warns on stderr without it).
     args += ["--perms", "1777", "--size", str(64 * MB), "--tmpfs", "/dev/shm"]
-    args += ["--bind", private_dir, private_dir, "--bind", cwd, cwd, "--chdir", cwd]
+    args += ["--bind", private_dir, private_dir, "--bind", cwd, cwd]
+    args += [item for p in shared for item in ("--bind", p, p)]
+    args += ["--chdir", cwd]
     args += ["--clearenv"]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
@@ -313,7 +317,8 @@ class SandboxKernelManager(SocketKernelManager):
         self.ip = os.path.join(self._private, "s")
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         cwd = os.path.realpath(kw.get("cwd") or os.getcwd())
-        uid = sandbox_uid(self._private)
+        uid = self._uid = sandbox_uid(self._private)
+        self.bridge_dir = make_bridge(uid, verifier_uid(self._private, uid))
         if uid is not None:
             for path in (self._private, self.connection_file):
                 os.chown(path, uid, uid)
@@ -328,8 +333,27 @@ class SandboxKernelManager(SocketKernelManager):
             env=kw["env"],
             limits=self._limits(),
             uid=uid,
+            shared=(self.bridge_dir,),
         )
         return cmd, kw
+
+    def verifier_launch(self, argv: list[str]) -> tuple[list[str], dict[str, str], str]:
+        """Command, environment and folder of this kernel's verifier, in a sandbox of its own.
+
+        The verifier gets the same limits and a uid of its own: a fork bomb in the
+        submission exhausts the kernel's process budget, never the verifier's.
+        """
+        uid = verifier_uid(self._private, self._uid)
+        home = tempfile.mkdtemp(prefix="v-", dir=_short_tmp())
+        self._verifier_home = home
+        os.chmod(home, 0o755)  # bwrap enters it before dropping to the uid
+        if uid is not None:
+            os.chown(home, uid, uid)
+        env = kernel_env(dict(os.environ))
+        env["PYTHONHASHSEED"] = "0"
+        cmd = command(argv, cwd=home, private_dir=self.bridge_dir, env=env,
+                      limits=self._limits(), uid=uid)  # fmt: skip
+        return cmd, env, home
 
     async def _async_interrupt_kernel(self) -> None:
         # jupyter_client signals the process group, which holds bwrap too: bwrap dies of
@@ -358,9 +382,34 @@ class SandboxKernelManager(SocketKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart)
-        private = getattr(self, "_private", None)
-        if private and not restart:
-            shutil.rmtree(private, ignore_errors=True)
+        if not restart:
+            for name in ("_private", "bridge_dir", "_verifier_home"):
+                folder = getattr(self, name, None)
+                if folder:
+                    shutil.rmtree(folder, ignore_errors=True)
+
+
+def verifier_uid(key: str, kernel_uid: int | None) -> int | None:
+    """The verifier's uid next to a kernel with ``kernel_uid``: never the same one."""
+    uid = sandbox_uid(key + "/verifier")
+    if uid is not None and uid == kernel_uid:
+        uid = _FIRST_UID + (uid - _FIRST_UID + 1) % _UIDS
+    return uid
+
+
+def make_bridge(kernel_uid: int | None, verifier_uid: int | None) -> str:
+    """A folder for the verifier's requests (``to_kernel``) and the kernel's answers.
+
+    Each side may write only its own half; both may read both.
+    """
+    bridge = tempfile.mkdtemp(prefix="b-", dir=_short_tmp())
+    os.chmod(bridge, 0o755)
+    for name, uid in (("to_kernel", verifier_uid), ("from_kernel", kernel_uid)):
+        folder = os.path.join(bridge, name)
+        os.mkdir(folder, 0o755)
+        if uid is not None:
+            os.chown(folder, uid, uid)
+    return bridge
 
 
 def _short_tmp() -> str:

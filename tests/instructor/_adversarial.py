@@ -29,9 +29,6 @@ class Case:
     score: float | None
     says: str = ""
     filename: str | None = None  # default: the assignment's notebook name
-    # Not yet defeated: the verdict still comes from the student's own kernel, where code
-    # can rewrite what a test cell sees. Such a case is a strict xfail until it is.
-    gap: str = ""
 
 
 def _cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
@@ -187,7 +184,8 @@ def cases(course_root: Path) -> dict[str, Case]:
     )
 
     # --- rewriting what the tests see (hand_value is wrong: honestly it scores 12) ------------
-    gap = "the verdict is taken in the student's kernel"
+    # Test cells run in the verifier, a fresh process that takes only data from the kernel:
+    # none of these reaches a test.
     out["eq_always_true"] = Case(
         _fill(
             {
@@ -199,7 +197,6 @@ def cases(course_root: Path) -> dict[str, Case]:
             }
         ),
         A1_MAX - 1,
-        gap=gap,
     )
     out["swallow_errors"] = Case(
         _fill(
@@ -209,8 +206,6 @@ def cases(course_root: Path) -> dict[str, Case]:
                 "get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)",
             }
         ),
-        # The traceback is swallowed, but the kernel still replies "error" and nbgrader's
-        # Execute records that as an error output: the test still fails.
         A1_MAX - 1,
     )
     out["rewrite_test_cells"] = Case(
@@ -224,7 +219,6 @@ def cases(course_root: Path) -> dict[str, Case]:
             }
         ),
         A1_MAX - 1,
-        gap=gap,
     )
     zeros = (
         'def conv2d(image, kernel, strides=1, padding="valid"):\n'
@@ -232,7 +226,31 @@ def cases(course_root: Path) -> dict[str, Case]:
         "    from cnnwidgets import conv2d as right_shape\n"
         "    return np.zeros_like(right_shape(image, kernel, strides, padding))"
     )
-    out["patch_numpy"] = Case(_fill({**right, "conv2d": zeros}), A1_MAX - 6, gap=gap)
+    out["patch_numpy"] = Case(_fill({**right, "conv2d": zeros}), A1_MAX - 6)
+    # pool2d ignores `strides` (right for the visible 2x2 examples) and becomes the kit's own
+    # pool2d, the reference the hidden test compares with: both pooling tests (3 points) fail.
+    sloppy = (
+        'def pool2d(x, pool_size=2, strides=None, mode="max"):\n'
+        "    from cnnwidgets.core import pool2d as kit\n"
+        "    return kit(x, pool_size=pool_size, mode=mode)\n\n"
+        "import cnnwidgets, cnnwidgets.core\n"
+        "cnnwidgets.pool2d = cnnwidgets.core.pool2d = pool2d"
+    )
+    out["patch_reference"] = Case(_fill({**right, "pool2d": sloppy}), A1_MAX - 3)
+    # The sizes are floats (the visible test asks for ints: 1 point) and `isinstance` now
+    # says yes to anything, in the kernel: the verifier's builtins are its own.
+    out["patch_builtins"] = Case(
+        _fill(
+            {
+                **right,
+                "sizes": "size_a, size_b, size_c, size_d = 26.0, 7.0, 16.0, 4.0\n"
+                "pool_a, pool_b, pool_c = 14, 3, 6\n"
+                "import builtins\n"
+                "builtins.isinstance = lambda obj, kind: True",
+            }
+        ),
+        A1_MAX - 1,
+    )
 
     # --- files that are not what they should be -------------------------------------------
     out["not_json"] = Case(

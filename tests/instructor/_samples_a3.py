@@ -76,12 +76,39 @@ def a2_samples() -> dict[str, tuple[nbformat.NotebookNode, float]]:
     padding["build_mnist_model"] = right["build_mnist_model"].replace(
         same, 'layers.Conv2D(32, 3, activation="relu")', 1
     )
+    softmax = 'layers.Dense(10, activation="softmax")'
+    assert softmax in right["build_mnist_model"], "the a2 solution changed: update the samples"
+    patched = dict(padding)
+    patched["build_mnist_model"] = (
+        padding["build_mnist_model"].replace(softmax, 'layers.Dense(10, activation="relu")', 1)
+        + "\n\n"
+        + _PATCH_CHECKERS.strip()
+    )
     return {
         "correct": (fill(A2, right), A2_MAX),
         # padding='valid' in the first convolution: the total (1 point) and the layer
         # check (3 points) fail; part A and the compile check still count
         "padding": (fill(A2, padding), A2_MAX - 4),
+        # The same model with a ReLU head, and the kit's checkers and Keras's parameter
+        # count rewritten in the student's kernel. Tests run in the verifier, with their
+        # own copies: the total, the layers and the head (5 points) still fail.
+        "patched_checkers": (fill(A2, patched), A2_MAX - 5),
     }
+
+
+# Redefines the checkers the hidden tests import, and the number the visible one reads.
+_PATCH_CHECKERS = """
+import cnnwidgets.grading
+import cnnwidgets.grading.facts
+
+def _agree(*args, **kwargs):
+    return None
+
+for _name in ("assert_model_matches", "assert_head_matches", "check_model"):
+    setattr(cnnwidgets.grading, _name, _agree)
+cnnwidgets.grading.facts.not_a_model = _agree
+keras.Model.count_params = lambda self: 220_234
+"""
 
 
 # --- a3 ------------------------------------------------------------------------------

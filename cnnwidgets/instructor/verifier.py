@@ -1,0 +1,362 @@
+"""The verifier: graded test cells run here, in a fresh process, never in the student's kernel.
+
+``python -I -m cnnwidgets.instructor.verifier BRIDGE`` runs next to a
+student's kernel while nbgrader executes the submission (see
+:class:`cnnwidgets.instructor.preprocessors.LimitedExecute`). For each graded
+test cell the grader sends the cell's source (as the gradebook holds it); the
+verifier executes it with pristine modules in a namespace of its own, where a
+name the test does not define itself is asked of the student's kernel through
+:mod:`cnnwidgets.instructor.bridge` and arrives as data, or as a stand-in that
+runs the student's function in the student's kernel. Whatever the submission
+did to its own kernel (a redefined checker, a patched ``numpy``, an input
+transformer, an object whose ``__eq__`` always agrees) cannot reach the test.
+
+Protocol: JSON lines. The grader writes ``{"op": "run", "name", "source"}``
+and ``{"op": "reply", "stdout", "error"}``; the verifier writes
+``{"op": "kernel", "request": PATH}`` (run :func:`bridge.serve` on PATH in the
+student's kernel, then reply) and ``{"op": "done", "outputs": [...]}`` with
+the cell's nbformat outputs.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import linecache
+import os
+import re
+import selectors
+import subprocess
+import sys
+import time
+import traceback
+import zlib
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Any, Callable
+
+from .bridge import BridgeError, Unsupported, _read_file, decode, encode
+
+__all__ = ["KernelCallError", "Verifier", "main"]
+
+
+class KernelCallError(RuntimeError):
+    """The student's kernel did not answer (it died, timed out, or broke the bridge)."""
+
+
+class Channel:
+    """The verifier's line to the grader and, through it, to the student's kernel."""
+
+    def __init__(self, inp, out, bridge: Path):
+        self.inp, self.out = inp, out
+        self.to_kernel = bridge / "to_kernel"
+        self.from_kernel = bridge / "from_kernel"
+        self.requests = 0
+        self.calls = 0
+
+    def send(self, message: dict) -> None:
+        self.out.write(json.dumps(message) + "\n")
+        self.out.flush()
+
+    def receive(self) -> dict:
+        line = self.inp.readline()
+        if not line:
+            raise SystemExit(0)  # the grader is gone
+        return json.loads(line)
+
+    def ask(self, request: dict) -> dict:
+        """Run one bridge request in the student's kernel; its answer (a dict)."""
+        stem = request["stem"]
+        path = self.to_kernel / f"{stem}.json"
+        path.write_text(json.dumps({**request, "reply_dir": str(self.from_kernel)}))
+        self.send({"op": "kernel", "request": str(path)})
+        reply = self.receive()
+        if reply.get("stdout"):
+            sys.stdout.write(reply["stdout"])  # the test cell's output, in order
+        if reply.get("error"):
+            raise KernelCallError(reply["error"])
+        try:
+            answer = json.loads(_read_file(self.from_kernel, f"{stem}.json"))
+        except (BridgeError, ValueError) as exc:
+            raise BridgeError(f"the student's kernel gave no readable answer ({exc})") from None
+        if not isinstance(answer, dict):
+            raise BridgeError("the student's kernel gave an answer that is not one")
+        return answer
+
+    def next_stem(self) -> str:
+        self.requests += 1
+        return f"r{self.requests}"
+
+    def fetch(self, name: str) -> Any:
+        """The student's ``name`` as data; ``KeyError`` if the kernel has no such name."""
+        answer = self.ask({"op": "get", "name": name, "stem": self.next_stem()})
+        if answer.get("missing") is True:
+            raise KeyError(name)
+        return self.value(answer, f"`{name}`")
+
+    def value(self, answer: dict, what: str) -> Any:
+        if "raised" in answer:
+            raise _student_exception(answer["raised"], what)
+        if "unsupported" in answer:
+            raise TypeError(f"the grader cannot read {what}: {answer['unsupported']}")
+        if "value" not in answer:
+            raise BridgeError(f"the student's kernel gave no value for {what}")
+        return decode(answer["value"], self.from_kernel, call=self.function)
+
+    def function(self, handle: int, name: str) -> StudentFunction:
+        return StudentFunction(self, handle, name)
+
+    def seed(self) -> int:
+        """A seed for the student's code that follows this process's random state.
+
+        A test that seeds its generators (``keras.utils.set_random_seed``) before
+        calling the student's ``build_model`` gets the same model weights on every
+        run; the state is read, not drawn from, so the test's own draws stay as they were.
+        """
+        import random
+
+        self.calls += 1
+        state = repr(random.getstate()).encode() + str(self.calls).encode()
+        numpy = sys.modules.get("numpy")
+        if numpy is not None:
+            state += numpy.random.get_state()[1].tobytes()
+        return zlib.crc32(state)
+
+
+class StudentFunction:
+    """Stands for a function of the submission: calling it runs it in the student's kernel."""
+
+    def __init__(self, channel: Channel, handle: int, name: str):
+        self._channel, self._handle, self.__name__ = channel, handle, name
+        self.__qualname__ = name
+
+    def __call__(self, *args, **kwargs):
+        channel = self._channel
+        stem = channel.next_stem()
+        try:
+            sent_args = encode(list(args), channel.to_kernel, f"{stem}-a")
+            sent_kwargs = encode(kwargs, channel.to_kernel, f"{stem}-k")
+        except Unsupported as exc:
+            raise TypeError(f"cannot pass this to {self.__name__}(): {exc}") from None
+        answer = channel.ask(
+            {
+                "op": "call",
+                "handle": self._handle,
+                "args": sent_args,
+                "kwargs": sent_kwargs,
+                "seed": channel.seed(),
+                "stem": stem,
+            }
+        )
+        return channel.value(answer, f"what {self.__name__}() returned")
+
+    def __repr__(self) -> str:
+        return f"<function {self.__name__} (the submission's, run in its kernel)>"
+
+
+def _student_exception(raised: Any, what: str) -> Exception:
+    """The exception the student's code raised, rebuilt from its report (as data)."""
+    if not isinstance(raised, dict):
+        return BridgeError(f"a damaged report of an error in {what}")
+    name, message = str(raised.get("type", "Exception")), str(raised.get("message", ""))
+    kind = getattr(builtins, name, None)
+    if isinstance(kind, type) and issubclass(kind, Exception) and kind is not StopIteration:
+        try:
+            exc = kind(message)
+        except Exception:
+            exc = RuntimeError(f"{name}: {message}")
+    else:
+        exc = RuntimeError(f"{name}: {message}")
+    trace = raised.get("traceback")
+    if isinstance(trace, str) and trace:
+        exc.add_note(f"raised in the submission's code ({what}):\n{trace.rstrip()}")
+    return exc
+
+
+class StudentNamespace(dict):
+    """A test cell's globals: its own names, then builtins, then the student's (fetched)."""
+
+    def __init__(self, channel: Channel):
+        super().__init__(__name__="__main__", __builtins__=builtins)
+        self._channel = channel
+        self._absent: set[str] = set()
+
+    def _fetch(self, name: object) -> Any:
+        if not isinstance(name, str) or name.startswith("__") or hasattr(builtins, name):
+            raise KeyError(name)
+        if name in self._absent:
+            raise KeyError(name)
+        try:
+            value = self._channel.fetch(name)
+        except KeyError:
+            self._absent.add(name)
+            raise
+        dict.__setitem__(self, name, value)
+        return value
+
+    def __missing__(self, name):
+        return self._fetch(name)
+
+    def __contains__(self, name) -> bool:
+        if dict.__contains__(self, name):
+            return True
+        try:
+            self._fetch(name)
+        except KeyError:
+            return False
+        return True
+
+    def get(self, name, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+
+_PLUMBING = re.compile(r'  File ".*[/\\]cnnwidgets[/\\]instructor[/\\](verifier|bridge)\.py"')
+
+
+def run_cell(channel: Channel, name: str, source: str) -> list[dict]:
+    """Execute one test cell; its outputs as nbformat dicts."""
+    out, err = io.StringIO(), io.StringIO()
+    filename = f"<test {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = StudentNamespace(channel)
+    error = None
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (the test's code)
+        except BaseException as exc:  # noqa: BLE001  (a test's failure is its verdict)
+            error = exc
+    outputs = []
+    for stream, buffer in (("stdout", out), ("stderr", err)):
+        if buffer.getvalue():
+            outputs.append({"output_type": "stream", "name": stream, "text": buffer.getvalue()})
+    if error is not None:
+        frames = traceback.format_exception(type(error), error, error.__traceback__.tb_next)
+        # The test's lines and the submission's, not the grader's plumbing between them.
+        lines = ["Traceback (most recent call last):"] + [
+            f.rstrip("\n") for f in frames
+            if not f.startswith("Traceback") and not _PLUMBING.match(f)
+        ]
+        outputs.append(
+            {
+                "output_type": "error",
+                "ename": type(error).__name__,
+                "evalue": str(error),
+                "traceback": lines,
+            }
+        )
+    return outputs
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    bridge = Path(argv[0])
+    # The protocol keeps fd 1 for itself; libraries' own writes to fd 1 go to stderr (the log).
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    from ..grading.training import GRADING_ENV
+    from .quiet import install
+
+    install()
+    os.environ[GRADING_ENV] = "1"
+    import numpy  # noqa: F401  (every test uses it; loaded before the first one)
+
+    channel = Channel(sys.stdin, out, bridge)
+    while True:
+        message = channel.receive()
+        if message.get("op") == "run":
+            outputs = run_cell(channel, str(message["name"]), str(message["source"]))
+            channel.send({"op": "done", "outputs": outputs})
+
+
+# --- the grader's side -------------------------------------------------------------------
+
+
+class VerifierDied(RuntimeError):
+    """The verifier process ended on its own (the message holds the end of its log)."""
+
+
+class Verifier:
+    """Runs and talks to one verifier process for one notebook."""
+
+    def __init__(self, command: list[str], env: dict[str, str], cwd: str, log: Path):
+        self.log = log
+        self._log_start = log.stat().st_size if log.exists() else 0
+        with open(log, "ab") as err:
+            self.proc = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                env=env, cwd=cwd,
+            )  # fmt: skip
+        self._buffer = b""
+
+    def _send(self, message: dict) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(message) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def _receive(self, deadline: float) -> dict | None:
+        """The next message, or ``None`` once ``deadline`` (monotonic) has passed."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    return None
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    raise VerifierDied(self._log_tail())
+                self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def _log_tail(self) -> str:
+        try:
+            with open(self.log, "rb") as fh:
+                fh.seek(self._log_start)
+                lines = fh.read().decode(errors="replace").strip().splitlines()
+        except OSError:
+            lines = []
+        return "\n".join(lines[-5:]) or "no message"
+
+    def run(
+        self,
+        name: str,
+        source: str,
+        timeout: float,
+        kernel_call: Callable[[str, float], dict],
+    ) -> list[dict] | None:
+        """The outputs of test cell ``name``; ``None`` if it ran past ``timeout`` seconds.
+
+        ``kernel_call(request_path, seconds_left)`` runs a bridge request in the
+        student's kernel and returns ``{"stdout": ..., "error": ...}``.
+        """
+        deadline = time.monotonic() + timeout
+        self._send({"op": "run", "name": name, "source": source})
+        while True:
+            message = self._receive(deadline)
+            if message is None:
+                return None
+            if message.get("op") == "kernel":
+                left = deadline - time.monotonic()
+                self._send({"op": "reply", **kernel_call(str(message["request"]), left)})
+            elif message.get("op") == "done":
+                return list(message["outputs"])
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""The verifier and its bridge: test cells run apart from the student's kernel, on data only.
+
+The bridge's reader must take nothing but data (no pickle, no links, no forged
+kinds); the verifier must run a test cell with the student's names fetched
+through it, keep its own builtins and modules, and report failures as the
+kernel would. The kernel's side runs here in-process on a plain dict standing
+for the student's namespace; ``test_adversarial.py`` runs the real thing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cnnwidgets.instructor import bridge
+from cnnwidgets.instructor.bridge import BridgeError, decode, encode
+from cnnwidgets.instructor.sandbox import make_bridge
+from cnnwidgets.instructor.verifier import Verifier
+
+# --- the bridge ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        -(2**70),
+        0.1,
+        float("inf"),
+        1 - 2j,
+        "héllo",
+        b"\x00\xff",
+        (1, [2, (3,)], {"a": None, 4: "b"}),
+        {1, 2},
+        [],
+        (),
+    ],
+)
+def test_data_arrives_as_it_left(tmp_path, value):
+    back = decode(encode(value, tmp_path, "x"), tmp_path)
+    assert back == value and type(back) is type(value)
+
+
+def test_arrays_and_scalars_keep_dtype_and_shape(tmp_path):
+    for value in (np.arange(12, dtype=np.int16).reshape(3, 4), np.zeros((0, 2)), np.bool_(True)):
+        back = decode(encode(value, tmp_path, "x"), tmp_path)
+        assert back.dtype == value.dtype and np.shape(back) == np.shape(value)
+        assert np.array_equal(back, value)
+    assert type(decode(encode(np.float32(2.5), tmp_path, "s"), tmp_path)) is np.float32
+
+
+def test_subclasses_arrive_as_their_plain_type(tmp_path):
+    class Liar(int):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = int.__hash__
+
+    class Sneaky(list):
+        pass
+
+    back = decode(encode([Liar(0), Sneaky([1])], tmp_path, "x"), tmp_path)
+    assert back == [0, [1]] and type(back[0]) is int and type(back[1]) is list
+    assert back[0] != -1
+
+
+def test_objects_that_are_not_data_are_refused(tmp_path):
+    with pytest.raises(bridge.Unsupported, match="not data"):
+        encode(object(), tmp_path, "x")
+    with pytest.raises(bridge.Unsupported, match="dtype=object"):
+        encode(np.array([{}], dtype=object), tmp_path, "x")
+    with pytest.raises(bridge.Unsupported, match="cannot be passed"):
+        encode(lambda: 1, tmp_path, "x")  # no handle: the verifier does not send functions
+
+
+def test_trusted_functions_and_modules_cross_by_name(tmp_path):
+    import numbers
+
+    import cnnwidgets
+
+    node = encode([np, cnnwidgets.conv2d, numbers.Real], tmp_path, "x")
+    assert node[1][0] == ["module", "numpy"]
+    assert decode(node, tmp_path) == [np, cnnwidgets.conv2d, numbers.Real]
+
+
+@pytest.mark.parametrize(
+    "node, message",
+    [
+        (["eval", "1"], "unknown kind"),
+        (["int", 1.5], "an int that is not one"),
+        (["bool", 1], "expected bool"),
+        (["module", "subprocess_not_really"], "not one the grader imports"),
+        (["module", "os.path.../x"], "cannot import"),
+        (["import", "numpy", "no_such_thing"], "does not exist"),
+        (["callable", 1, "f"], "a function handle where only data may come"),
+        (["array", "../secret.npy"], "bad file name"),
+        (["array", "missing.npy"], "cannot open"),
+        (["list", [["list", [["none"]] * 2]] * 1 + [5]], "not an answer"),
+        (["dict", [[["int", 1]]]], "not a pair"),
+        (["tuple"], "malformed"),
+        ("__import__('os')", "not an answer"),
+    ],
+)
+def test_forged_answers_are_refused(tmp_path, node, message):
+    with pytest.raises(BridgeError, match=message):
+        decode(node, tmp_path)
+
+
+def test_nesting_is_bounded(tmp_path):
+    node: list = ["none"]
+    for _ in range(bridge.MAX_DEPTH + 5):
+        node = ["list", [node]]
+    with pytest.raises(BridgeError, match="nested too deeply"):
+        decode(node, tmp_path)
+
+
+def test_pickled_arrays_links_and_pipes_are_refused(tmp_path):
+    np.save(tmp_path / "p.npy", np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(BridgeError, match="not a NumPy array file"):
+        decode(["array", "p.npy"], tmp_path)
+    np.save(tmp_path / "real.npy", np.ones(3))
+    (tmp_path / "link.npy").symlink_to(tmp_path / "real.npy")
+    with pytest.raises(BridgeError, match="cannot open"):
+        decode(["array", "link.npy"], tmp_path)
+    os.mkfifo(tmp_path / "pipe.npy")
+    with pytest.raises(BridgeError, match="not a plain file"):
+        decode(["array", "pipe.npy"], tmp_path)
+
+
+def test_models_cross_with_weights_and_lambda_layers_are_refused(tmp_path):
+    from cnnwidgets._keras import quiet_keras
+
+    keras = quiet_keras()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+         keras.layers.Dense(3, activation="softmax")]
+    )  # fmt: skip
+    model.layers[0].trainable = False
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    back = decode(encode(model, tmp_path, "m"), tmp_path)
+    assert [type(layer) for layer in back.layers] == [type(layer) for layer in model.layers]
+    assert [layer.trainable for layer in back.layers] == [False, True, True]
+    assert back.compiled and back.count_params() == model.count_params()
+    assert all(np.array_equal(a, b) for a, b in zip(back.get_weights(), model.get_weights()))
+
+    sly = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 0)])
+    with pytest.raises(BridgeError, match="without Lambda layers"):
+        decode(encode(sly, tmp_path, "l"), tmp_path)
+
+
+# --- the verifier ----------------------------------------------------------------------------
+
+
+class FakeKernel:
+    """The kernel's side of the bridge, run in this process on ``namespace``."""
+
+    def __init__(self, namespace: dict, monkeypatch):
+        self.namespace = namespace
+        self.requests = 0
+        monkeypatch.setattr(bridge, "_namespace", lambda: self.namespace)
+
+    def __call__(self, request: str, left: float) -> dict:
+        self.requests += 1
+        bridge.serve(request)
+        return {"stdout": "", "error": None}
+
+
+@pytest.fixture
+def verifier():
+    folder = make_bridge(None, None)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    argv = [sys.executable, "-I", "-m", "cnnwidgets.instructor.verifier", folder]
+    running = Verifier(argv, env, folder, Path(folder) / "verifier.log")
+    yield running
+    running.close()
+
+
+def _errors(outputs: list[dict]) -> list[str]:
+    return [f"{o['ename']}: {o['evalue']}" for o in outputs if o["output_type"] == "error"]
+
+
+def test_a_test_cell_reads_the_students_names_as_data(verifier, monkeypatch):
+    def conv(image, kernel):
+        print("student's print")
+        return np.ones((2, 2)) * image.sum()
+
+    kernel = FakeKernel({"size_a": 26, "conv": conv, "shapes": [(3, 3), (1,)]}, monkeypatch)
+    source = (
+        "import numpy as np\n"
+        "assert 'size_a' in globals() and 'size_z' not in globals()\n"
+        "assert globals()['size_a'] == 26 and type(size_a) is int\n"
+        "assert shapes == [(3, 3), (1,)]\n"
+        "out = conv(np.ones((3, 3)), np.eye(2))\n"
+        "assert isinstance(out, np.ndarray) and np.allclose(out, 9), out\n"
+        "def helper():\n"
+        "    return size_a + 1\n"
+        "assert helper() == 27\n"
+        "print('checked')\n"
+    )
+    outputs = verifier.run("test_a", source, 60, kernel)
+    assert _errors(outputs) == []
+    assert outputs[0] == {"output_type": "stream", "name": "stdout", "text": "checked\n"}
+    assert kernel.requests >= 4
+
+
+def test_failures_name_the_test_line_and_the_students_error(verifier, monkeypatch):
+    def build():
+        raise NotImplementedError("not yet")
+
+    kernel = FakeKernel({"hand_value": 0, "build": build}, monkeypatch)
+    outputs = verifier.run("t1", "assert hand_value == -1, f'got {hand_value}'", 60, kernel)
+    assert _errors(outputs) == ["AssertionError: got 0"]
+    assert any("<test t1>" in line for line in outputs[-1]["traceback"])
+    outputs = verifier.run("t2", "build()", 60, kernel)
+    assert _errors(outputs) == ["NotImplementedError: not yet"]
+    assert "in build" in "\n".join(outputs[-1]["traceback"])
+    assert "instructor/verifier.py" not in "\n".join(outputs[-1]["traceback"])
+    outputs = verifier.run("t3", "missing_name", 60, kernel)
+    assert _errors(outputs) == ["NameError: name 'missing_name' is not defined"]
+
+
+def test_the_students_namespace_cannot_reach_the_tests_builtins_or_modules(verifier, monkeypatch):
+    import builtins
+
+    fake_np = type(sys)("numpy")  # a "numpy" whose allclose always agrees
+    fake_np.allclose = lambda *args, **kwargs: True
+    kernel = FakeKernel(
+        {"isinstance": lambda *a: True, "np": np, "value": "text", "AssertionError": Exception},
+        monkeypatch,
+    )
+    assert builtins.isinstance is isinstance
+    outputs = verifier.run(
+        "t", "assert isinstance(value, int), 'value is text'", 60, kernel
+    )
+    assert _errors(outputs) == ["AssertionError: value is text"]
+    # a module crosses by name: the verifier imports its own numpy
+    outputs = verifier.run("t", "assert not np.allclose(1, 2)", 60, kernel)
+    assert _errors(outputs) == []
+
+
+def test_each_test_cell_starts_with_fresh_names(verifier, monkeypatch):
+    kernel = FakeKernel({"x": 1}, monkeypatch)
+    assert _errors(verifier.run("a", "assert x == 1\nx = 5", 60, kernel)) == []
+    kernel.namespace["x"] = 2
+    assert _errors(verifier.run("b", "assert x == 2, x", 60, kernel)) == []
+
+
+def test_a_test_past_its_time_is_stopped(verifier, monkeypatch):
+    kernel = FakeKernel({}, monkeypatch)
+    assert verifier.run("slow", "while True:\n    pass", 1.5, kernel) is None
+
+
+def test_a_kernel_that_fails_the_call_fails_the_test(verifier, monkeypatch):
+    def dead(request: str, left: float) -> dict:
+        return {"stdout": "", "error": "the kernel died"}
+
+    outputs = verifier.run("t", "assert answer == 1", 60, dead)
+    assert _errors(outputs) == ["KernelCallError: the kernel died"]
