@@ -31,8 +31,9 @@ import os
 import stat
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["BridgeError", "Unsupported", "decode", "encode", "serve"]
 
@@ -118,7 +119,8 @@ class _Writer:
         if isinstance(value, (set, frozenset)):
             return ["set", [self(v, depth + 1) for v in value]]
         if isinstance(value, dict):
-            return ["dict", [[self(k, depth + 1), self(v, depth + 1)] for k, v in dict.items(value)]]
+            pairs = dict.items(value)
+            return ["dict", [[self(k, depth + 1), self(v, depth + 1)] for k, v in pairs]]
         if isinstance(value, type(sys)):
             if not _trusted(value.__name__):
                 raise Unsupported(f"module {value.__name__!r} is not one the grader can import")
@@ -175,8 +177,8 @@ def encode(
     Examples
     --------
     >>> import tempfile
-    >>> encode((1, [2.5, "a"], {"k": None}), tempfile.mkdtemp(), "x")
-    ['tuple', [['int', 1], ['list', [['float', '0x1.4000000000000p+1'], ['str', 'a']]], ['dict', [[['str', 'k'], ['none']]]]]]
+    >>> encode((1, [2.5, "a"], None), tempfile.mkdtemp(), "x")
+    ['tuple', [['int', 1], ['list', [['float', '0x1.4000000000000p+1'], ['str', 'a']]], ['none']]]
     """
     return _Writer(Path(folder), stem, handle)(value)
 

@@ -54,7 +54,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from .course import Course, NbgraderError, check
-from .intake import inspect, repair_copy
+from .intake import changed_locked_cells, inspect, repair_copy
 from .preprocessors import FilterFrameworkNoise, ReplayOutputs
 from .release import folder_differences, generate, scratch_course
 from .sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable, availability
@@ -340,6 +340,12 @@ def grade(
                     course_folder(root, course, "submitted_directory", student, assignment), names
                 )
             )
+            cell_notes = changed_locked_cells(
+                course.folder("submitted_directory", student, assignment),
+                course.release_dir / assignment,
+                names,
+            )
+            notes[student].extend(cell_notes.values())
             job = {
                 "root": str(root),
                 "db_url": f"sqlite:///{root / 'gradebook.db'}",
@@ -349,6 +355,7 @@ def grade(
                 "result": str(root.parent / "result.json"),
                 "log": str(logs / f"{student}.log"),
                 "sandbox": asdict(sandbox) if sandbox is not None else None,
+                "cell_notes": cell_notes,
             }
             Path(job["log"]).unlink(missing_ok=True)
             return job

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Intake", "inspect", "repair_copy"]
+__all__ = ["Intake", "changed_locked_cells", "inspect", "repair_copy"]
 
 
 @dataclass
@@ -106,3 +106,54 @@ def repair_copy(folder: Path, expected: list[str]) -> list[str]:
             nb["cells"] = kept
             path.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
     return changed
+
+
+def _locked(cell: dict) -> bool:
+    meta = ((cell.get("metadata") or {}).get("nbgrader") or {}) if isinstance(cell, dict) else {}
+    return bool(meta.get("locked") or (meta.get("grade") and not meta.get("solution")))
+
+
+def _text(source: object) -> str:
+    text = "".join(source) if isinstance(source, list) else str(source or "")
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def changed_locked_cells(folder: Path, release: Path, expected: list[str]) -> dict[str, str]:
+    """Grade id -> what the student did to that locked cell (deleted, retyped or edited).
+
+    nbgrader quietly runs the gradebook's copy of a locked cell in any of these
+    cases; this says so, in words the feedback can carry next to the cell.
+    """
+    found: dict[str, str] = {}
+    for name in expected:
+        original, problem = _read(release / f"{name}.ipynb") if (
+            release / f"{name}.ipynb").is_file() else (None, "no release")  # fmt: skip
+        submitted, broken = _read(folder / f"{name}.ipynb") if (
+            folder / f"{name}.ipynb").is_file() else (None, "missing")  # fmt: skip
+        if problem or broken or "cells" not in original or "cells" not in submitted:
+            continue
+        theirs: dict[str, dict] = {}
+        for cell in submitted["cells"]:
+            if isinstance(cell, dict) and _grade_id(cell) is not None:
+                theirs.setdefault(_grade_id(cell), cell)
+        for cell in original["cells"]:
+            grade_id = _grade_id(cell)
+            if grade_id is None or not _locked(cell):
+                continue
+            kind = "test cell" if cell.get("cell_type") == "code" else "locked cell"
+            mine = theirs.get(grade_id)
+            if mine is None:
+                found[grade_id] = (
+                    f"the {kind} {grade_id!r} was deleted from the submission; the grader put "
+                    "the original back and ran it"
+                )
+            elif mine.get("cell_type") != cell.get("cell_type"):
+                found[grade_id] = (
+                    f"the {kind} {grade_id!r} was turned into {mine.get('cell_type')}; the "
+                    "grader ran the original instead"
+                )
+            elif _text(mine.get("source")) != _text(cell.get("source")):
+                found[grade_id] = (
+                    f"the {kind} {grade_id!r} was edited; the grader ran the original instead"
+                )
+    return found

@@ -13,7 +13,7 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Dict, Integer, Unicode
 
 from .quiet import strip_noise
 
@@ -40,6 +40,11 @@ class LimitedExecute(Execute):
         "kernel for data only (cnnwidgets.instructor.verifier), instead of in that kernel.",
     ).tag(config=True)
 
+    cell_notes = Dict(
+        help="Grade id -> a note shown first in that cell's output (what the student did to "
+        "a locked cell, found at intake)."
+    ).tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
         self._output_bytes = 0
         self._cut_cells: set[int] = set()
@@ -55,10 +60,20 @@ class LimitedExecute(Execute):
                 shutil.rmtree(self._own_bridge, ignore_errors=True)
 
     def preprocess_cell(self, cell, resources, index):
-        # A kernel that dies (os._exit, a signal, the memory limit) would end nbgrader's
-        # run with no grade at all. Instead the cell says so, the cells after it show
-        # that they did not run, and the tests passed before still count.
-        from nbclient.exceptions import DeadKernelError
+        cell, resources = self._run_cell(cell, resources, index)
+        note = self.cell_notes.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
+        if note and cell.cell_type == "code":
+            cell.outputs.insert(
+                0, nbformat.v4.new_output("stream", name="stdout", text=f"[cnnkit: {note}]\n")
+            )
+        return cell, resources
+
+    def _run_cell(self, cell, resources, index):
+        # A kernel that dies (os._exit, a signal, the memory limit) or stops sending its
+        # output (a cell that broke ipykernel's own machinery) would end nbgrader's run with
+        # no grade at all. Instead the cell says so, the cells after it show that they did
+        # not run, and the tests passed before still count.
+        from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
         if cell.cell_type != "code":
             return super().preprocess_cell(cell, resources, index)
@@ -71,15 +86,9 @@ class LimitedExecute(Execute):
             return self._verify(cell, resources, index)
         try:
             return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
+        except (DeadKernelError, CellTimeoutError) as exc:
             self._died_in = index
-            cell.outputs.append(
-                _error(
-                    "KernelDied",
-                    "the kernel died while running this cell (os._exit, a signal, or the "
-                    "memory limit); the cells after it were not run",
-                )
-            )
+            cell.outputs.append(_error("KernelDied", _stopped(exc)))
             return cell, resources
 
     # --- graded test cells, run by the verifier ----------------------------------------------
@@ -117,18 +126,25 @@ class LimitedExecute(Execute):
             )  # fmt: skip
         except VerifierDied as exc:
             self._verifier = None
-            outputs = [_error_dict("GraderError", f"the grader's checking process stopped: {exc}")]
+            outputs = [
+                _error_dict(
+                    "GraderError",
+                    "the process running this test stopped (a model too big for the memory "
+                    f"limit?): {exc}",
+                )
+            ]
         if outputs is None:  # past the cell's time: the verifier's state is lost with it
             self._verifier.close()
             self._verifier = None
-            outputs = [_error_dict("CellTimeoutError", f"the test ran longer than {self.timeout} s")]
+            late = f"the test ran longer than {self.timeout} s"
+            outputs = [_error_dict("CellTimeoutError", late)]
         cell.outputs = [_output(o) for o in outputs]
         cell.execution_count = None
         return cell, resources
 
     def _kernel_call(self, request: str, left: float, index: int) -> dict:
         """Run one bridge request in the student's kernel (for the verifier)."""
-        from nbclient.exceptions import DeadKernelError
+        from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
         if self._died_in is not None:
             return {"error": "the submission's kernel is not running any more"}
@@ -144,12 +160,9 @@ class LimitedExecute(Execute):
         self.timeout = max(1, math.ceil(left))
         try:
             self.execute_cell(call, index, store_history=False)
-        except DeadKernelError:
+        except (DeadKernelError, CellTimeoutError) as exc:
             self._died_in = index
-            return {
-                "error": "the kernel died while running the submission's code (os._exit, a "
-                "signal, or the memory limit); the cells after this one were not run"
-            }
+            return {"error": _stopped(exc)}
         finally:
             # nbclient stores the cell it ran in the notebook, at the index it was given.
             self.timeout, self.nb.cells[index] = saved, cell
@@ -181,6 +194,19 @@ class LimitedExecute(Execute):
 def _error(ename: str, evalue: str) -> NotebookNode:
     return nbformat.v4.new_output(
         "error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
+    )
+
+
+def _stopped(exc: Exception) -> str:
+    """Why the kernel can run nothing more, for the cell where it happened."""
+    if "IOPub" in str(exc):
+        return (
+            "the kernel stopped sending its output (did this cell break Python or IPython "
+            "itself, e.g. by replacing a builtin?); the cells after it were not run"
+        )
+    return (
+        "the kernel died while running this cell (os._exit, a signal, or the memory "
+        "limit); the cells after it were not run"
     )
 
 

@@ -32,9 +32,10 @@ import sys
 import time
 import traceback
 import zlib
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .bridge import BridgeError, Unsupported, _read_file, decode, encode
 

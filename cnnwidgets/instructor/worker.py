@@ -58,8 +58,11 @@ def _exit_with_parent(grace: float = 5) -> None:
 
 
 def _execution_config(job: dict) -> Config:
-    """Where the kernel runs: in the sandbox with ``job["sandbox"]``'s limits, unless None."""
+    """Where the kernel runs (the sandbox with ``job["sandbox"]``'s limits, unless None),
+    and the notes that go next to cells the student tampered with."""
     cfg = Config()
+    if job.get("cell_notes"):
+        cfg.LimitedExecute.cell_notes = dict(job["cell_notes"])
     if job.get("sandbox") is not None:
         cfg.Execute.kernel_manager_class = "cnnwidgets.instructor.sandbox.SandboxKernelManager"
         cfg.SandboxKernelManager.limits = dict(job["sandbox"])

@@ -71,13 +71,17 @@ def cases(course_root: Path) -> dict[str, Case]:
     # --- the notebook's structure ------------------------------------------------------
     nb = _fill({**right, "hand_value": "hand_value = 0"})
     _cell(nb, "test_hand_value").source = "assert True  # edited"
-    out["edit_locked_test"] = Case(nb, A1_MAX - 1)
+    out["edit_locked_test"] = Case(
+        nb, A1_MAX - 1, "the test cell 'test_hand_value' was edited; the grader ran the original"
+    )
 
     nb = _fill({**right, "hand_value": "hand_value = 0"})
     nb.cells = [
         c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_hand_value"
     ]
-    out["delete_test_cell"] = Case(nb, A1_MAX - 1)
+    out["delete_test_cell"] = Case(
+        nb, A1_MAX - 1, "the test cell 'test_hand_value' was deleted from the submission"
+    )
 
     nb = _fill({**right, "hand_value": "hand_value = 0"})
     test = _cell(nb, "test_hand_value")
@@ -92,7 +96,9 @@ def cases(course_root: Path) -> dict[str, Case]:
     markdown = nbformat.v4.new_markdown_cell(test.source, metadata=test.metadata)
     markdown["id"] = test["id"]
     nb.cells[nb.cells.index(test)] = markdown
-    out["test_cell_to_markdown"] = Case(nb, A1_MAX - 1)
+    out["test_cell_to_markdown"] = Case(
+        nb, A1_MAX - 1, "the test cell 'test_hand_value' was turned into markdown"
+    )
 
     # --- what a cell may try ------------------------------------------------------------
     out["fake_all_passed"] = Case(
@@ -144,8 +150,8 @@ def cases(course_root: Path) -> dict[str, Case]:
         _with_code("hog = bytearray(64 * 2**30)", after="colour_value"), A1_MAX, "MemoryError"
     )
     # Forks until the process limit refuses; the children sleep on (until the sandbox goes)
-    # and hold the budget, so TensorFlow cannot start its threads for the two Keras tests
-    # (3 points): the bomb costs its author, not the run or the other submissions.
+    # and hold the kernel's process budget. The tests run in the verifier, under a uid and
+    # budget of its own, and the kernel's calls need no new thread: every point counts.
     out["fork_bomb"] = Case(
         _with_code(
             "import os, time\n"
@@ -160,7 +166,7 @@ def cases(course_root: Path) -> dict[str, Case]:
             "    print('fork refused after', children, type(exc).__name__)",
             after="colour_value",
         ),
-        A1_MAX - 3,
+        A1_MAX,
         "fork refused after",
     )
     out["huge_output"] = Case(
@@ -230,26 +236,35 @@ def cases(course_root: Path) -> dict[str, Case]:
     # pool2d ignores `strides` (right for the visible 2x2 examples) and becomes the kit's own
     # pool2d, the reference the hidden test compares with: both pooling tests (3 points) fail.
     sloppy = (
-        'def pool2d(x, pool_size=2, strides=None, mode="max"):\n'
-        "    from cnnwidgets.core import pool2d as kit\n"
-        "    return kit(x, pool_size=pool_size, mode=mode)\n\n"
         "import cnnwidgets, cnnwidgets.core\n"
+        "kit = cnnwidgets.core.pool2d\n\n"
+        'def pool2d(x, pool_size=2, strides=None, mode="max"):\n'
+        "    return kit(x, pool_size=pool_size, mode=mode)\n\n"
         "cnnwidgets.pool2d = cnnwidgets.core.pool2d = pool2d"
     )
     out["patch_reference"] = Case(_fill({**right, "pool2d": sloppy}), A1_MAX - 3)
-    # The sizes are floats (the visible test asks for ints: 1 point) and `isinstance` now
-    # says yes to anything, in the kernel: the verifier's builtins are its own.
-    out["patch_builtins"] = Case(
+    # The sizes are floats (the visible test asks for ints: 1 point), and float is now an
+    # Integral, in the kernel: the verifier's own `numbers` still says no.
+    out["patch_abc"] = Case(
         _fill(
             {
                 **right,
                 "sizes": "size_a, size_b, size_c, size_d = 26.0, 7.0, 16.0, 4.0\n"
                 "pool_a, pool_b, pool_c = 14, 3, 6\n"
-                "import builtins\n"
-                "builtins.isinstance = lambda obj, kind: True",
+                "import numbers\n"
+                "numbers.Integral.register(float)",
             }
         ),
         A1_MAX - 1,
+    )
+    # A builtin replaced: ipykernel itself breaks and sends no more output. The test before
+    # it counts (1 point); nothing after it can run.
+    out["break_kernel"] = Case(
+        _with_code(
+            "import builtins\nbuiltins.isinstance = lambda obj, kind: True", after="colour_value"
+        ),
+        1.0,
+        "the kernel stopped sending its output",
     )
 
     # --- files that are not what they should be -------------------------------------------

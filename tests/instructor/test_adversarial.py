@@ -85,7 +85,7 @@ def test_huge_output_is_cut_and_the_notebook_stays_small(hostile):
 
 
 def test_corpus_summary(hostile, request):
-    """Issue #6's figures: cases tried, grader crashes, points wrongly awarded, honest points lost."""
+    """The corpus in figures: cases, grader crashes, points wrongly awarded, honest points lost."""
     root, cases, _, run, sidecar = hostile
     crashes, wrongly, lost = run.stderr.count("Traceback"), 0.0, 0.0
     for student, case in cases.items():

@@ -147,7 +147,8 @@ def test_models_cross_with_weights_and_lambda_layers_are_refused(tmp_path):
     assert [type(layer) for layer in back.layers] == [type(layer) for layer in model.layers]
     assert [layer.trainable for layer in back.layers] == [False, True, True]
     assert back.compiled and back.count_params() == model.count_params()
-    assert all(np.array_equal(a, b) for a, b in zip(back.get_weights(), model.get_weights()))
+    pairs = zip(back.get_weights(), model.get_weights(), strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
 
     sly = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 0)])
     with pytest.raises(BridgeError, match="without Lambda layers"):
