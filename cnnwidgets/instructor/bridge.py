@@ -78,8 +78,14 @@ def _is_tensor(value: object) -> bool:
 class _Writer:
     """Encodes one value, writing its files as ``<stem>-<n>.<ext>`` in ``folder``."""
 
-    def __init__(self, folder: Path, stem: str, handle: Callable[[object], int] | None):
-        self.folder, self.stem, self.handle = folder, stem, handle
+    def __init__(
+        self,
+        folder: Path,
+        stem: str,
+        handle: Callable[[object], int] | None,
+        known: Callable[[object], int | None] | None = None,
+    ):
+        self.folder, self.stem, self.handle, self.known = folder, stem, handle, known
         self.files = 0
         self.items = 0
 
@@ -126,9 +132,11 @@ class _Writer:
                 raise Unsupported(f"module {value.__name__!r} is not one the grader can import")
             return ["module", value.__name__]
         if _is_keras(value, "model"):
+            if self.known is not None and (ref := self.known(value)) is not None:
+                return ["ref", ref]  # the kernel's own model, unchanged: no copy needed
             path, name = self.path("keras")
             value.save(path)
-            return ["model", name]
+            return ["model", name] + ([self.handle(value)] if self.handle else [])
         if _is_keras(value, "layer"):
             keras = sys.modules["keras"]
             config = keras.saving.serialize_keras_object(value)
@@ -168,11 +176,14 @@ def encode(
     folder: Path | str,
     stem: str,
     handle: Callable[[object], int] | None = None,
+    known: Callable[[object], int | None] | None = None,
 ) -> list:
     """``value`` as a JSON-able tree; arrays and models go to files in ``folder``.
 
     ``handle`` turns a function into a number the other side can call back
-    (the kernel's side has one; the verifier's side passes none).
+    (the kernel's side has one; the verifier's side passes none). ``known``
+    names a model that came from the other side unchanged, so that it goes
+    back as a reference (``["ref", handle]``) instead of a copy.
 
     Examples
     --------
@@ -180,7 +191,7 @@ def encode(
     >>> encode((1, [2.5, "a"], None), tempfile.mkdtemp(), "x")
     ['tuple', [['int', 1], ['list', [['float', '0x1.4000000000000p+1'], ['str', 'a']]], ['none']]]
     """
-    return _Writer(Path(folder), stem, handle)(value)
+    return _Writer(Path(folder), stem, handle, known)(value)
 
 
 def _read_file(folder: Path, name: object) -> bytes:
@@ -202,8 +213,9 @@ def _read_file(folder: Path, name: object) -> bytes:
 
 
 class _Reader:
-    def __init__(self, folder: Path, call: Callable[[int, str], Any] | None, safe: bool):
+    def __init__(self, folder: Path, call, safe: bool, refs=None, on_model=None):
         self.folder, self.call, self.safe = folder, call, safe
+        self.refs, self.on_model = refs, on_model
         self.items = 0
 
     def __call__(self, node: Any, depth: int = 0) -> Any:
@@ -300,7 +312,21 @@ class _Reader:
                 raise BridgeError(f"{module}.{qualname} does not exist") from None
         return value
 
-    def tag_model(self, depth, name):
+    def tag_ref(self, depth, handle):
+        if self.refs is None or type(handle) is not int:
+            raise BridgeError("a reference where only data may come")
+        try:
+            return self.refs(handle)
+        except KeyError:
+            raise BridgeError(f"no object {handle}") from None
+
+    def tag_model(self, depth, name, handle=None):
+        model = self._load_model(name)
+        if self.on_model is not None and type(handle) is int:
+            self.on_model(model, handle)
+        return model
+
+    def _load_model(self, name):
         import tempfile
         import warnings
 
@@ -358,11 +384,15 @@ def decode(
     folder: Path | str,
     call: Callable[[int, str], Any] | None = None,
     safe: bool = True,
+    refs: Callable[[int], Any] | None = None,
+    on_model: Callable[[Any, int], None] | None = None,
 ) -> Any:
     """The value an :func:`encode` tree stands for; :class:`BridgeError` if it is not data.
 
     ``call(handle, name)`` makes the stand-in for a function handle; without
-    it a handle is refused.
+    it a handle is refused. ``refs(handle)`` resolves a reference (the kernel's
+    side only); ``on_model(model, handle)`` hears of each model that came with
+    a handle.
 
     Examples
     --------
@@ -376,7 +406,7 @@ def decode(
     cnnwidgets.instructor.bridge.BridgeError: unknown kind of answer 'eval'
     """
     try:
-        return _Reader(Path(folder), call, safe)(node)
+        return _Reader(Path(folder), call, safe, refs, on_model)(node)
     except RecursionError:
         raise BridgeError("the answer is nested too deeply") from None
     except TypeError as exc:  # a tag with the wrong number of fields
@@ -392,6 +422,26 @@ def _handle(value: object) -> int:
     key = id(value)
     _HANDLES[key] = value
     return key
+
+
+def fingerprint(model) -> str:
+    """A digest of a Keras model's config, trainable flags and weights (to spot changes)."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256(json.dumps(model.get_config(), sort_keys=True, default=str).encode())
+    for layer in _all_layers(model):
+        digest.update(f"{layer.name}:{layer.trainable};".encode())
+    for variable in model.weights:
+        digest.update(np.ascontiguousarray(np.asarray(variable)).tobytes())
+    return digest.hexdigest()
+
+
+def _all_layers(model):
+    for layer in getattr(model, "layers", ()):
+        yield layer
+        yield from _all_layers(layer)
 
 
 def _namespace() -> dict:
@@ -434,8 +484,8 @@ def serve(request_path: str) -> None:
         elif request["op"] == "call":
             folder = Path(request_path).parent
             function = _HANDLES[request["handle"]]
-            args = decode(request["args"], folder, safe=False)
-            kwargs = decode(request["kwargs"], folder, safe=False)
+            args = decode(request["args"], folder, safe=False, refs=_HANDLES.__getitem__)
+            kwargs = decode(request["kwargs"], folder, safe=False, refs=_HANDLES.__getitem__)
             if request.get("seed") is not None:
                 _seed(request["seed"])
             result = function(*args, **kwargs)

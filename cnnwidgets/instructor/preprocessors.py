@@ -51,6 +51,12 @@ class LimitedExecute(Execute):
         self._died_in: int | None = None
         self._verifier = None
         self._own_bridge: str | None = None
+        tests = [c.source for c in nb.cells if _is_test(c) and c.source.strip()]
+        self._verify_from = next(
+            (i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None
+        ) if self.verify_tests and tests else None  # fmt: skip
+        # Tests that use Keras: the verifier imports it while the student's cells run.
+        self._preload = any("keras" in source or "model" in source for source in tests)
         try:
             return super().preprocess(nb, resources, km)
         finally:
@@ -82,6 +88,8 @@ class LimitedExecute(Execute):
                 _error("KernelDied", f"not run: the kernel stopped in cell {self._died_in}")
             ]
             return cell, resources
+        if index == self._verify_from and self._verifier is None:
+            self._verifier = self._start_verifier()  # started early: its imports overlap
         if self.verify_tests and _is_test(cell) and cell.source.strip():
             return self._verify(cell, resources, index)
         try:
@@ -98,6 +106,8 @@ class LimitedExecute(Execute):
         from .verifier import Verifier
 
         argv = [sys.executable, "-I", "-m", "cnnwidgets.instructor.verifier"]
+        if self._preload:
+            argv.append("--preload-keras")
         launch = getattr(self.km, "verifier_launch", None)
         if launch is not None:  # a sandboxed kernel: the verifier gets a sandbox of its own
             bridge = self.km.bridge_dir

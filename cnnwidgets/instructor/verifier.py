@@ -1,6 +1,6 @@
 """The verifier: graded test cells run here, in a fresh process, never in the student's kernel.
 
-``python -I -m cnnwidgets.instructor.verifier BRIDGE`` runs next to a
+``python -I -m cnnwidgets.instructor.verifier [--preload-keras] BRIDGE`` runs next to a
 student's kernel while nbgrader executes the submission (see
 :class:`cnnwidgets.instructor.preprocessors.LimitedExecute`). For each graded
 test cell the grader sends the cell's source (as the gradebook holds it); the
@@ -55,6 +55,22 @@ class Channel:
         self.from_kernel = bridge / "from_kernel"
         self.requests = 0
         self.calls = 0
+        # Models that came from the kernel: id -> (model, handle, fingerprint on arrival).
+        self.models: dict[int, tuple[Any, int, str]] = {}
+
+    def remember(self, model: Any, handle: int) -> None:
+        from .bridge import fingerprint
+
+        self.models[id(model)] = (model, handle, fingerprint(model))
+
+    def known(self, value: Any) -> int | None:
+        """The kernel's handle for ``value`` if it is the kernel's model, unchanged here."""
+        from .bridge import fingerprint
+
+        entry = self.models.get(id(value))
+        if entry is None or entry[0] is not value:
+            return None
+        return entry[1] if fingerprint(value) == entry[2] else None
 
     def send(self, message: dict) -> None:
         self.out.write(json.dumps(message) + "\n")
@@ -103,7 +119,9 @@ class Channel:
             raise TypeError(f"the grader cannot read {what}: {answer['unsupported']}")
         if "value" not in answer:
             raise BridgeError(f"the student's kernel gave no value for {what}")
-        return decode(answer["value"], self.from_kernel, call=self.function)
+        return decode(
+            answer["value"], self.from_kernel, call=self.function, on_model=self.remember
+        )
 
     def function(self, handle: int, name: str) -> StudentFunction:
         return StudentFunction(self, handle, name)
@@ -136,8 +154,8 @@ class StudentFunction:
         channel = self._channel
         stem = channel.next_stem()
         try:
-            sent_args = encode(list(args), channel.to_kernel, f"{stem}-a")
-            sent_kwargs = encode(kwargs, channel.to_kernel, f"{stem}-k")
+            sent_args = encode(list(args), channel.to_kernel, f"{stem}-a", known=channel.known)
+            sent_kwargs = encode(kwargs, channel.to_kernel, f"{stem}-k", known=channel.known)
         except Unsupported as exc:
             raise TypeError(f"cannot pass this to {self.__name__}(): {exc}") from None
         answer = channel.ask(
@@ -254,7 +272,8 @@ def run_cell(channel: Channel, name: str, source: str) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    bridge = Path(argv[0])
+    preload = "--preload-keras" in argv
+    bridge = Path([arg for arg in argv if not arg.startswith("--")][0])
     # The protocol keeps fd 1 for itself; libraries' own writes to fd 1 go to stderr (the log).
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
@@ -264,6 +283,13 @@ def main(argv: list[str] | None = None) -> None:
     install()
     os.environ[GRADING_ENV] = "1"
     import numpy  # noqa: F401  (every test uses it; loaded before the first one)
+
+    if preload:  # while the student's first cells run; a test importing it waits for it
+        import threading
+
+        from .._keras import quiet_keras
+
+        threading.Thread(target=quiet_keras, name="preload", daemon=True).start()
 
     channel = Channel(sys.stdin, out, bridge)
     while True:

@@ -263,3 +263,26 @@ def test_a_kernel_that_fails_the_call_fails_the_test(verifier, monkeypatch):
 
     outputs = verifier.run("t", "assert answer == 1", 60, dead)
     assert _errors(outputs) == ["KernelCallError: the kernel died"]
+
+
+def test_the_kernels_model_goes_back_by_reference_unless_the_test_changed_it(
+    verifier, monkeypatch
+):
+    from cnnwidgets._keras import quiet_keras
+
+    keras = quiet_keras()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="d")])
+    kernel = FakeKernel(
+        {"model": model, "same": lambda m: m is model, "kernel_of": lambda m: m.get_weights()[0]},
+        monkeypatch,
+    )
+    source = (
+        "import numpy as np\n"
+        "assert same(model), 'an unchanged model goes back as the very object'\n"
+        "model.layers[0].trainable = False\n"
+        "assert not same(model), 'a changed model goes back as a copy'\n"
+        "model.layers[0].trainable = True\n"
+        "model.set_weights([w + 1 for w in model.get_weights()])\n"
+        "assert np.allclose(kernel_of(model), model.get_weights()[0]), 'the copy has the change'\n"
+    )
+    assert _errors(verifier.run("refs", source, 120, kernel)) == []
