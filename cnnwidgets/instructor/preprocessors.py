@@ -144,7 +144,7 @@ class LimitedExecute(Execute):
                 )
             ]
         if outputs is None:  # past the cell's time: the verifier's state is lost with it
-            self._verifier.close()
+            self._verifier.kill()
             self._verifier = None
             late = f"the test ran longer than {self.timeout} s"
             outputs = [_error_dict("CellTimeoutError", late)]

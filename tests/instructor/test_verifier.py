@@ -286,3 +286,45 @@ def test_the_kernels_model_goes_back_by_reference_unless_the_test_changed_it(
         "assert np.allclose(kernel_of(model), model.get_weights()[0]), 'the copy has the change'\n"
     )
     assert _errors(verifier.run("refs", source, 120, kernel)) == []
+
+
+# --- in nbgrader's execution ---------------------------------------------------------------
+
+
+def _graded(source: str, grade_id: str, solution: bool = False, grade: bool = True) -> dict:
+    import nbformat
+
+    meta = {"grade": grade, "solution": solution, "grade_id": grade_id, "locked": not solution,
+            "points": 1, "schema_version": 3}  # fmt: skip
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": meta})
+
+
+def test_stuck_code_fails_its_test_and_the_next_tests_still_run(tmp_path):
+    """A student's function that never returns, and a test that never ends, each cost one test."""
+    import nbformat
+
+    from cnnwidgets.instructor.preprocessors import LimitedExecute
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        _graded("def stuck():\n    while True:\n        pass\n\ndef fine():\n    return 1",
+                "answer", solution=True, grade=False),  # fmt: skip
+        _graded("stuck()", "test_stuck"),
+        _graded("assert fine() == 1", "test_after_the_interrupt"),
+        _graded("while True:\n    pass", "test_endless"),
+        _graded("assert fine() == 1", "test_with_a_new_verifier"),
+    ]
+    client = LimitedExecute(
+        timeout=4, kernel_manager_class="cnnwidgets.instructor.kernels.SocketKernelManager"
+    )
+    nb, _ = client.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    errors = {
+        c.metadata["nbgrader"]["grade_id"]: [o.ename for o in c.outputs if o.output_type == "error"]
+        for c in nb.cells[1:]
+    }
+    assert errors == {
+        "test_stuck": ["CellTimeoutError"],  # the kernel was interrupted, and answers again
+        "test_after_the_interrupt": [],
+        "test_endless": ["CellTimeoutError"],
+        "test_with_a_new_verifier": [],
+    }, errors
