@@ -284,16 +284,23 @@ def main(argv: list[str] | None = None) -> None:
     os.environ[GRADING_ENV] = "1"
     import numpy  # noqa: F401  (every test uses it; loaded before the first one)
 
-    if preload:  # while the student's first cells run; a test importing it waits for it
+    preload_thread = None
+    if preload:  # while the student's first cells run
         import threading
 
         from .._keras import quiet_keras
 
-        threading.Thread(target=quiet_keras, name="preload", daemon=True).start()
+        preload_thread = threading.Thread(target=quiet_keras, name="preload", daemon=True)
+        preload_thread.start()
 
     channel = Channel(sys.stdin, out, bridge)
     while True:
         message = channel.receive()
+        if preload_thread is not None:
+            # Done before any test runs: an import in another thread could print its
+            # warnings into the test's stderr, or undo the test's warning filters.
+            preload_thread.join()
+            preload_thread = None
         if message.get("op") == "run":
             outputs = run_cell(channel, str(message["name"]), str(message["source"]))
             channel.send({"op": "done", "outputs": outputs})
