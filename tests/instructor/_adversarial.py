@@ -20,7 +20,8 @@ import nbformat
 
 from ._samples import A1_MAX, REPO, _fill, solution_answers
 
-COURSE_CELL_TIMEOUT = 30  # seconds per cell in the adversarial course (the kit's default: 120)
+COURSE_CELL_TIMEOUT = 20  # seconds per cell in the adversarial course (the kit's default: 120)
+COURSE_IOPUB_TIMEOUT = 15  # seconds for a cell's last output (the kit's default: 30)
 
 
 @dataclass

@@ -28,6 +28,15 @@ class Run:
     seconds: float
 
 
+# Lines a test leaves for the end of the run (the adversarial corpus's figures).
+SUMMARY_LINES = pytest.StashKey[list]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for line in config.stash.get(SUMMARY_LINES, []):
+        terminalreporter.write_line(line)
+
+
 def sandbox_missing() -> str | None:
     """Why grading cannot be sandboxed here (None: it can). Under CI=true it must be."""
     from cnnwidgets.instructor.sandbox import availability
