@@ -23,9 +23,12 @@ $(STAMP): pyproject.toml jupyter/overrides.json
 # The server's root is the repository (lessons and exercises side by side); the
 # browser opens on the lessons.
 # Containers often run as root, which Jupyter refuses unless told.
+# The venv's bin/ goes first on PATH: the formgrader runs `alembic` from PATH, and
+# terminals and kernels then find the kit's own tools, activated or not.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/course \
-		$(if $(filter 0,$(shell id -u)),--allow-root)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter lab --ServerApp.root_dir=. \
+		--LabApp.default_url=/lab/tree/course $(if $(filter 0,$(shell id -u)),--allow-root) \
+		$(LAB_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
