@@ -84,8 +84,11 @@ class _Writer:
         stem: str,
         handle: Callable[[object], int] | None,
         known: Callable[[object], int | None] | None = None,
+        callables_by_name: bool = True,
+        refuse: Callable[[object], str | None] | None = None,
     ):
         self.folder, self.stem, self.handle, self.known = folder, stem, handle, known
+        self.callables_by_name, self.refuse = callables_by_name, refuse
         self.files = 0
         self.items = 0
 
@@ -100,6 +103,8 @@ class _Writer:
         self.items += 1
         if depth > MAX_DEPTH or self.items > MAX_ITEMS:
             raise Unsupported("the value is nested too deeply or holds too many items")
+        if self.refuse is not None and (why := self.refuse(value)) is not None:
+            raise Unsupported(why)
         if value is None:
             return ["none"]
         if isinstance(value, bool):
@@ -148,8 +153,8 @@ class _Writer:
         if callable(value):
             module = getattr(value, "__module__", None)
             qualname = getattr(value, "__qualname__", None)
-            if (isinstance(module, str) and isinstance(qualname, str) and _trusted(module)
-                    and "<" not in qualname):  # fmt: skip
+            if (self.callables_by_name and isinstance(module, str) and isinstance(qualname, str)
+                    and _trusted(module) and "<" not in qualname):  # fmt: skip
                 return ["import", module, qualname]
             if self.handle is None:
                 raise Unsupported(f"{_describe(value)} cannot be passed to the student's code")
@@ -177,13 +182,20 @@ def encode(
     stem: str,
     handle: Callable[[object], int] | None = None,
     known: Callable[[object], int | None] | None = None,
+    *,
+    callables_by_name: bool = True,
+    refuse: Callable[[object], str | None] | None = None,
 ) -> list:
     """``value`` as a JSON-able tree; arrays and models go to files in ``folder``.
 
     ``handle`` turns a function into a number the other side can call back
     (the kernel's side has one; the verifier's side passes none). ``known``
     names a model that came from the other side unchanged, so that it goes
-    back as a reference (``["ref", handle]``) instead of a copy.
+    back as a reference (``["ref", handle]``) instead of a copy. With
+    ``callables_by_name=False`` a library's function crosses as a handle too,
+    never as an import (a rule's room: what runs there stays there).
+    ``refuse(value)`` may veto a value, with the reason (raised as
+    :class:`Unsupported`).
 
     Examples
     --------
@@ -191,7 +203,7 @@ def encode(
     >>> encode((1, [2.5, "a"], None), tempfile.mkdtemp(), "x")
     ['tuple', [['int', 1], ['list', [['float', '0x1.4000000000000p+1'], ['str', 'a']]], ['none']]]
     """
-    return _Writer(Path(folder), stem, handle, known)(value)
+    return _Writer(Path(folder), stem, handle, known, callables_by_name, refuse)(value)
 
 
 def _read_file(folder: Path, name: object) -> bytes:
@@ -462,14 +474,15 @@ def _seed(seed: int) -> None:
         sys.modules["keras"].utils.set_random_seed(seed % 2**32)
 
 
-def serve(request_path: str) -> None:
-    """Answer one request of the verifier (run in the student's kernel).
+def serve(request_path: str, callables_by_name: bool = True) -> None:
+    """Answer one request of the verifier (run in the student's kernel, or in a rule's room).
 
     The request (JSON) asks for a name (``get``) or for a call of a function
     handle with arguments (``call``); the answer goes to ``answer`` in the
     folder named by ``reply_dir``. What the student's code raises is reported
     as ``raised`` with its type, message and traceback.
     """
+    by_name = callables_by_name
     request = json.loads(Path(request_path).read_text())
     out = Path(request["reply_dir"])
     stem = request["stem"]
@@ -480,7 +493,8 @@ def serve(request_path: str) -> None:
             if name not in namespace:
                 answer: dict = {"missing": True}
             else:
-                answer = {"value": encode(namespace[name], out, stem, _handle)}
+                value = namespace[name]
+                answer = {"value": encode(value, out, stem, _handle, callables_by_name=by_name)}
         elif request["op"] == "call":
             folder = Path(request_path).parent
             function = _HANDLES[request["handle"]]
@@ -489,7 +503,7 @@ def serve(request_path: str) -> None:
             if request.get("seed") is not None:
                 _seed(request["seed"])
             result = function(*args, **kwargs)
-            answer = {"value": encode(result, out, stem, _handle)}
+            answer = {"value": encode(result, out, stem, _handle, callables_by_name=by_name)}
         else:
             raise ValueError(f"unknown request {request['op']!r}")
     except Unsupported as exc:

@@ -50,8 +50,11 @@ class LimitedExecute(Execute):
         self._cut_cells: set[int] = set()
         self._died_in: int | None = None
         self._verifier = None
-        self._own_bridge: str | None = None
+        self._own_dirs: list[str] = []
+        self._rooms: dict = {}
+        self._room_bridges: dict[str, str] = {}
         tests = [c.source for c in nb.cells if _is_test(c) and c.source.strip()]
+        self._bound, self._room_rules = _rules_of(tests) if self.verify_tests else ({}, {})
         self._verify_from = next(
             (i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None
         ) if self.verify_tests and tests else None  # fmt: skip
@@ -62,8 +65,10 @@ class LimitedExecute(Execute):
         finally:
             if self._verifier is not None:
                 self._verifier.close()
-            if self._own_bridge:
-                shutil.rmtree(self._own_bridge, ignore_errors=True)
+            for room in self._rooms.values():
+                room.close()
+            for folder in self._own_dirs:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def preprocess_cell(self, cell, resources, index):
         cell, resources = self._run_cell(cell, resources, index)
@@ -92,6 +97,9 @@ class LimitedExecute(Execute):
             self._verifier = self._start_verifier()  # started early: its imports overlap
         if self.verify_tests and _is_test(cell) and cell.source.strip():
             return self._verify(cell, resources, index)
+        for room in self._rooms.values():  # the same cell, at the same time, under the rule
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            room.run_cell(grade_id or f"cell {index + 1}", cell.source, self.timeout or 120)
         try:
             return super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as exc:
@@ -108,19 +116,70 @@ class LimitedExecute(Execute):
         argv = [sys.executable, "-I", "-m", "cnnwidgets.instructor.verifier"]
         if self._preload:
             argv.append("--preload-keras")
+        for key, rule in self._room_rules.items():  # the rooms first: the verifier needs them
+            self._rooms[key] = self._start_room(rule)
+            argv += ["--room", f"{key}={self._room_bridges[key]}"]
         launch = getattr(self.km, "verifier_launch", None)
         if launch is not None:  # a sandboxed kernel: the verifier gets a sandbox of its own
             bridge = self.km.bridge_dir
-            command, env, cwd = launch([*argv, bridge])
+            command, env, cwd = launch([*argv, bridge], shared=tuple(self._room_bridges.values()))
         else:
-            from ..grading.training import GRADING_ENV
-            from .quiet import KERNEL_ENV
-
-            bridge = self._own_bridge = make_bridge(None, None)
+            bridge = make_bridge(None, None)
+            self._own_dirs.append(bridge)
             command, cwd = [*argv, bridge], bridge
-            env = {**os.environ, **KERNEL_ENV, GRADING_ENV: "1", "PYTHONHASHSEED": "0"}
+            env = _unconfined_env()
         self._bridge = bridge
         return Verifier(command, env, cwd, Path(bridge) / "verifier.log")
+
+    def _start_room(self, rule):
+        """A Python where only what ``rule`` allows exists, fed the notebook's cells."""
+        import tempfile
+
+        from ..grading import room
+        from .sandbox import make_bridge
+
+        launch = getattr(self.km, "room_launch", None)
+        if launch is not None:  # in a sandbox of its own, next to the kernel's
+            command, env, cwd, bridge = launch(rule.allowed)
+        else:  # no sandbox (--unsafe): the rule is checked, but not walled in
+            bridge = make_bridge(None, None, inbox="to_room", outbox="from_room")
+            cwd = tempfile.mkdtemp(prefix="r-")
+            self._own_dirs += [bridge, cwd]
+            site = room.local_site(rule.allowed, Path(cwd) / "site")
+            codec = str(Path(__file__).with_name("bridge.py"))
+            command, env = room.command(rule.allowed, str(site), codec=codec), _unconfined_env()
+        self._room_bridges[rule.room] = bridge
+        return room.Room(command, env=env, cwd=cwd, log=Path(bridge) / "room.log")
+
+    def _room_call(self, message: dict, left: float) -> dict:
+        """Answer the verifier's ``room`` / ``room_check`` message from that room."""
+        from ..grading.room import RoomDead
+
+        key = message.get("room")
+        room = self._rooms.get(key) if isinstance(key, str) else None
+        if room is None:
+            return {"error": f"the grader runs no rule's Python {key!r}"}
+        if left <= 0:
+            return {"error": f"CellTimeoutError: the test ran longer than {self.timeout} s"}
+        try:
+            if message.get("op") == "room_check":
+                names = [str(n) for n in message.get("names") or []][:100]
+                example = message.get("example")
+                report = room.check(names, example if isinstance(example, str) else None,
+                                    timeout=left)  # fmt: skip
+                return {"report": report}
+            request = str(message.get("request"))
+            folder = os.path.join(self._room_bridges[key], "to_room")
+            if os.path.dirname(request) != folder or not re.fullmatch(
+                r"[\w.-]+", Path(request).name
+            ):
+                return {"error": f"the grader refused a request outside the bridge: {request!r}"}
+            reply = room.serve(request, timeout=left)
+            imports = reply.get("imports") if isinstance(reply.get("imports"), list) else []
+            error = reply.get("error")
+            return {"imports": imports[:50], "error": str(error)[:500] if error else None}
+        except RoomDead as exc:
+            return {"error": f"RuleRoomStopped: {exc}"}
 
     def _verify(self, cell, resources, index):
         """Run test ``cell`` in the verifier; its outputs replace the cell's."""
@@ -133,6 +192,7 @@ class LimitedExecute(Execute):
             outputs = self._verifier.run(
                 name, cell.source, self.timeout or 600,
                 lambda request, left: self._kernel_call(request, left, index),
+                self._room_call, self._bound,
             )  # fmt: skip
         except VerifierDied as exc:
             self._verifier = None
@@ -199,6 +259,30 @@ class LimitedExecute(Execute):
             return None
         self._output_bytes += size
         return super().output(outs, msg, display_id, cell_index)
+
+
+def _rules_of(tests: list[str]) -> tuple[dict[str, tuple[str, str]], dict]:
+    """The names the tests declare under a rule, with their rooms: (name -> (rule, room),
+    room -> rule). Read from the grader's copy of the tests, never from the submission."""
+    from ..grading.rules import RULES, declared_rules
+
+    bound: dict[str, tuple[str, str]] = {}
+    rooms: dict = {}
+    for source in tests:
+        for name, names in declared_rules(source):
+            rule = RULES.get(name)
+            if rule is None:  # the test's own call says so, in words
+                continue
+            rooms[rule.room] = rule
+            bound.update({n: (rule.name, rule.room) for n in names})
+    return bound, rooms
+
+
+def _unconfined_env() -> dict[str, str]:
+    from ..grading.training import GRADING_ENV
+    from .quiet import KERNEL_ENV
+
+    return {**os.environ, **KERNEL_ENV, GRADING_ENV: "1", "PYTHONHASHSEED": "0"}
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:

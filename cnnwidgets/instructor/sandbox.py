@@ -196,12 +196,19 @@ def command(
     limits: Limits,
     uid: int | None,
     shared: tuple[str, ...] = (),
+    python: list[str] | None = None,
+    extra: tuple[tuple[str, str], ...] = (),
+    hidden: tuple[str, ...] = (),
 ) -> list[str]:
     """The command line that runs ``kernel_cmd`` inside the sandbox.
 
     ``cwd`` (the notebook's folder), ``private_dir`` (the kernel's connection
     file and sockets) and the ``shared`` folders (the bridge to the verifier,
     writable where their owners allow) are the only host folders it can write.
+    ``python`` replaces the Python folders it can read (by default the
+    interpreter, the venv and the kit); ``extra`` binds more files or folders
+    read-only (``(source, where inside)``); ``hidden`` folders are covered with
+    an empty file system (a rule's room: site-packages it must not see).
     """
     bwrap = _bwrap()
     if bwrap is None:
@@ -215,14 +222,16 @@ def command(
         # Only what setpriv needs to switch to the kernel's uid; switching clears them.
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     args += _ro_binds(list(_SYSTEM)) + _ro_binds(list(_ETC))
-    python = _python_paths()
+    python = _python_paths() if python is None else python
     # /tmp first: the folders below are often inside it, and a tmpfs mounted later
     # would hide them.
     args += ["--perms", "1777", "--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp"]
     # bwrap creates missing parents of a mount point with mode 0700 (root's): make them
     # traversable for the kernel's uid first.
-    args += _parents([*python, private_dir, cwd, *shared])
+    args += _parents([*python, private_dir, cwd, *shared, *(dest for _, dest in extra)])
     args += [item for p in python for item in ("--ro-bind", p, p)]
+    args += [item for p in hidden if os.path.isdir(p) for item in ("--tmpfs", p)]
+    args += [item for src, dest in extra for item in ("--ro-bind", src, dest)]
     args += ["--proc", "/proc", "--dev", "/dev"]
     # Shared memory for Python's multiprocessing locks (joblib warns on stderr without it).
     args += ["--perms", "1777", "--size", str(64 * MB), "--tmpfs", "/dev/shm"]
@@ -337,23 +346,65 @@ class SandboxKernelManager(SocketKernelManager):
         )
         return cmd, kw
 
-    def verifier_launch(self, argv: list[str]) -> tuple[list[str], dict[str, str], str]:
+    def verifier_launch(
+        self, argv: list[str], shared: tuple[str, ...] = ()
+    ) -> tuple[list[str], dict[str, str], str]:
         """Command, environment and folder of this kernel's verifier, in a sandbox of its own.
 
         The verifier gets the same limits and a uid of its own: a fork bomb in the
         submission exhausts the kernel's process budget, never the verifier's.
+        ``shared``: the rooms' bridges, which the verifier talks to besides the kernel's.
         """
         uid = verifier_uid(self._private, self._uid)
-        home = tempfile.mkdtemp(prefix="v-", dir=_short_tmp())
-        self._verifier_home = home
-        os.chmod(home, 0o755)  # bwrap enters it before dropping to the uid
-        if uid is not None:
-            os.chown(home, uid, uid)
+        home = self._home("v-", uid)
         env = kernel_env(dict(os.environ))
         env["PYTHONHASHSEED"] = "0"
         cmd = command(argv, cwd=home, private_dir=self.bridge_dir, env=env,
-                      limits=self._limits(), uid=uid)  # fmt: skip
+                      limits=self._limits(), uid=uid, shared=shared)  # fmt: skip
         return cmd, env, home
+
+    def _home(self, prefix: str, uid: int | None) -> str:
+        home = tempfile.mkdtemp(prefix=prefix, dir=_short_tmp())
+        self._homes = [*getattr(self, "_homes", []), home]
+        os.chmod(home, 0o755)  # bwrap enters it before dropping to the uid
+        if uid is not None:
+            os.chown(home, uid, uid)
+        return home
+
+    def room_launch(self, allowed: tuple[str, ...]) -> tuple[list[str], dict[str, str], str, str]:
+        """Command, environment, folder and bridge of a rule's room next to this kernel.
+
+        The room is a Python with the standard library and the ``allowed``
+        packages only: the venv, the kit, the course and every site-packages
+        folder of the machine stay out of it, so a library a task forbids does
+        not exist there. It has a uid, a home and a bridge of its own; nothing
+        of the kernel's (its folder, its bridge, its /tmp) is visible in it, so
+        the kernel cannot hand it anything.
+        """
+        from ..grading import room
+
+        taken = {self._uid, verifier_uid(self._private, self._uid)}
+        uid = sandbox_uid(f"{self._private}/room/{'+'.join(allowed)}")
+        while uid is not None and uid in taken:
+            uid = _FIRST_UID + (uid - _FIRST_UID + 1) % _UIDS
+        bridge = make_bridge(uid, verifier_uid(self._private, self._uid),
+                             inbox="to_room", outbox="from_room")  # fmt: skip
+        self._bridges = [*getattr(self, "_bridges", []), bridge]
+        home = self._home("r-", uid)
+        env = kernel_env(dict(os.environ))
+        env["PYTHONHASHSEED"] = "0"
+        inside = "/opt/cnnkit-room"
+        extra = [(room.runner_path(), f"{inside}/room.py"),
+                 (str(Path(__file__).with_name("bridge.py")), f"{inside}/bridge.py")]  # fmt: skip
+        extra += [(path, f"{inside}/site/{name}") for path, name in room.allowed_paths(allowed)]
+        python = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+        argv = room.command(allowed, f"{inside}/site", codec=f"{inside}/bridge.py", python=python)
+        argv[3] = f"{inside}/room.py"  # the runner as bound inside
+        folders = sorted({os.path.realpath(sys.base_prefix), os.path.dirname(python)})
+        cmd = command(argv, cwd=home, private_dir=bridge, env=env, limits=self._limits(),
+                      uid=uid, python=folders, extra=tuple(extra),
+                      hidden=tuple(site_folders()))  # fmt: skip
+        return cmd, env, home, bridge
 
     async def _async_interrupt_kernel(self) -> None:
         # jupyter_client signals the process group, which holds bwrap too: bwrap dies of
@@ -383,8 +434,8 @@ class SandboxKernelManager(SocketKernelManager):
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart)
         if not restart:
-            for name in ("_private", "bridge_dir", "_verifier_home"):
-                folder = getattr(self, name, None)
+            folders = [getattr(self, "_private", None), getattr(self, "bridge_dir", None)]
+            for folder in [*folders, *getattr(self, "_homes", []), *getattr(self, "_bridges", [])]:
                 if folder:
                     shutil.rmtree(folder, ignore_errors=True)
 
@@ -397,14 +448,36 @@ def verifier_uid(key: str, kernel_uid: int | None) -> int | None:
     return uid
 
 
-def make_bridge(kernel_uid: int | None, verifier_uid: int | None) -> str:
-    """A folder for the verifier's requests (``to_kernel``) and the kernel's answers.
+def site_folders() -> list[str]:
+    """Every site-packages or dist-packages folder of this machine's Pythons (a room hides them)."""
+    import glob
+    import sysconfig
+
+    found = {
+        os.path.realpath(sysconfig.get_path(key, vars={"base": sys.base_prefix,
+                                                       "platbase": sys.base_prefix}))
+        for key in ("purelib", "platlib")
+    }  # fmt: skip
+    for pattern in ("/usr/lib/python3*/*-packages", "/usr/local/lib/python3*/*-packages",
+                    "/usr/lib64/python3*/*-packages", "/usr/local/lib64/python3*/*-packages"):
+        found.update(os.path.realpath(p) for p in glob.glob(pattern))
+    return sorted(p for p in found if os.path.isdir(p))
+
+
+def make_bridge(
+    kernel_uid: int | None,
+    verifier_uid: int | None,
+    *,
+    inbox: str = "to_kernel",
+    outbox: str = "from_kernel",
+) -> str:
+    """A folder for the verifier's requests (``inbox``) and the kernel's (or room's) answers.
 
     Each side may write only its own half; both may read both.
     """
     bridge = tempfile.mkdtemp(prefix="b-", dir=_short_tmp())
     os.chmod(bridge, 0o755)
-    for name, uid in (("to_kernel", verifier_uid), ("from_kernel", kernel_uid)):
+    for name, uid in ((inbox, verifier_uid), (outbox, kernel_uid)):
         folder = os.path.join(bridge, name)
         os.mkdir(folder, 0o755)
         if uid is not None:

@@ -16,6 +16,13 @@ and ``{"op": "reply", "stdout", "error"}``; the verifier writes
 ``{"op": "kernel", "request": PATH}`` (run :func:`bridge.serve` on PATH in the
 student's kernel, then reply) and ``{"op": "done", "outputs": [...]}`` with
 the cell's nbformat outputs.
+
+Names under a task's rule (:mod:`cnnwidgets.grading.rules`) are never asked of
+the kernel: the ``run`` message lists them with their room, a Python where
+only what the rule allows exists (:mod:`cnnwidgets.grading.room`), and the
+verifier asks that room instead, with ``{"op": "room", "room", "request"}``
+(serve a name or a call there) and ``{"op": "room_check", "room", "names",
+"example"}`` (the room's report on them).
 """
 
 from __future__ import annotations
@@ -47,16 +54,22 @@ class KernelCallError(RuntimeError):
 
 
 class Channel:
-    """The verifier's line to the grader and, through it, to the student's kernel."""
+    """The verifier's line to the grader and, through it, to the student's kernel and rooms."""
 
-    def __init__(self, inp, out, bridge: Path):
+    def __init__(self, inp, out, bridge: Path, rooms: dict[str, Path] | None = None):
         self.inp, self.out = inp, out
         self.to_kernel = bridge / "to_kernel"
         self.from_kernel = bridge / "from_kernel"
+        self.rooms = dict(rooms or {})  # room key -> its bridge folder
+        self.bound: dict[str, tuple[str, str]] = {}  # name -> (rule, room): asked of the room
         self.requests = 0
         self.calls = 0
         # Models that came from the kernel: id -> (model, handle, fingerprint on arrival).
         self.models: dict[int, tuple[Any, int, str]] = {}
+        # What came from the kernel never goes to a room (the kernel could hand it the very
+        # library the rule keeps out, as text): the objects, kept alive so ids stay theirs.
+        self._from_kernel: dict[int, object] = {}
+        self.attempts: list[dict] = []  # forbidden imports a room's code tried, this cell
 
     def remember(self, model: Any, handle: int) -> None:
         from .bridge import fingerprint
@@ -82,23 +95,36 @@ class Channel:
             raise SystemExit(0)  # the grader is gone
         return json.loads(line)
 
-    def ask(self, request: dict) -> dict:
-        """Run one bridge request in the student's kernel; its answer (a dict)."""
+    def folders(self, room: str | None) -> tuple[Path, Path]:
+        """(where requests go, where answers come from) for the kernel or a room."""
+        if room is None:
+            return self.to_kernel, self.from_kernel
+        return self.rooms[room] / "to_room", self.rooms[room] / "from_room"
+
+    def ask(self, request: dict, room: str | None = None) -> dict:
+        """Run one bridge request in the student's kernel (or ``room``); its answer (a dict)."""
         stem = request["stem"]
-        path = self.to_kernel / f"{stem}.json"
-        path.write_text(json.dumps({**request, "reply_dir": str(self.from_kernel)}))
-        self.send({"op": "kernel", "request": str(path)})
+        inbox, outbox = self.folders(room)
+        path = inbox / f"{stem}.json"
+        path.write_text(json.dumps({**request, "reply_dir": str(outbox)}))
+        if room is None:
+            self.send({"op": "kernel", "request": str(path)})
+        else:
+            self.send({"op": "room", "room": room, "request": str(path)})
         reply = self.receive()
         if reply.get("stdout"):
             sys.stdout.write(reply["stdout"])  # the test cell's output, in order
+        if room is not None and isinstance(reply.get("imports"), list):
+            self.attempts += [i for i in reply["imports"] if isinstance(i, dict)]
         if reply.get("error"):
             raise KernelCallError(reply["error"])
+        where = "the student's kernel" if room is None else "the rule's Python"
         try:
-            answer = json.loads(_read_file(self.from_kernel, f"{stem}.json"))
+            answer = json.loads(_read_file(outbox, f"{stem}.json"))
         except (BridgeError, ValueError) as exc:
-            raise BridgeError(f"the student's kernel gave no readable answer ({exc})") from None
+            raise BridgeError(f"{where} gave no readable answer ({exc})") from None
         if not isinstance(answer, dict):
-            raise BridgeError("the student's kernel gave an answer that is not one")
+            raise BridgeError(f"{where} gave an answer that is not one")
         return answer
 
     def next_stem(self) -> str:
@@ -106,25 +132,116 @@ class Channel:
         return f"r{self.requests}"
 
     def fetch(self, name: str) -> Any:
-        """The student's ``name`` as data; ``KeyError`` if the kernel has no such name."""
-        answer = self.ask({"op": "get", "name": name, "stem": self.next_stem()})
-        if answer.get("missing") is True:
-            raise KeyError(name)
-        return self.value(answer, f"`{name}`")
+        """The student's ``name`` as data; ``KeyError`` if it has no such name.
 
-    def value(self, answer: dict, what: str) -> Any:
+        A name under a rule comes from the rule's room, never from the kernel.
+        """
+        rule, room = self.bound.get(name, (None, None))
+        answer = self.ask({"op": "get", "name": name, "stem": self.next_stem()}, room)
+        if answer.get("missing") is True:
+            if rule is not None:
+                self.explain_missing(rule, name)
+            raise KeyError(name)
+        return self.value(answer, f"`{name}`", room, rule, name)
+
+    def value(
+        self, answer: dict, what: str, room: str | None = None, rule: str | None = None,
+        name: str | None = None,
+    ) -> Any:  # fmt: skip
         if "raised" in answer:
-            raise _student_exception(answer["raised"], what)
+            exc = _student_exception(answer["raised"], what)
+            if rule is not None:
+                self.explain_raised(rule, name or what, answer["raised"])
+            raise exc
         if "unsupported" in answer:
             raise TypeError(f"the grader cannot read {what}: {answer['unsupported']}")
         if "value" not in answer:
-            raise BridgeError(f"the student's kernel gave no value for {what}")
-        return decode(
-            answer["value"], self.from_kernel, call=self.function, on_model=self.remember
-        )
+            raise BridgeError(f"the student's code gave no value for {what}")
+        _, outbox = self.folders(room)
+        if room is not None:
+            return decode(answer["value"], outbox,
+                          call=lambda h, n: StudentFunction(self, h, n, room, rule))  # fmt: skip
+        value = decode(answer["value"], outbox, call=self.function, on_model=self.remember)
+        self._keep_from_kernel(value)
+        return value
 
     def function(self, handle: int, name: str) -> StudentFunction:
         return StudentFunction(self, handle, name)
+
+    # --- rooms -----------------------------------------------------------------------------
+
+    def _keep_from_kernel(self, value: Any, depth: int = 0) -> None:
+        if depth > 8 or len(self._from_kernel) > 100_000:
+            return
+        if isinstance(value, (list, tuple, set, frozenset, dict, bytes, bytearray)) or (
+            isinstance(value, str) and len(value) > 64
+        ) or type(value).__module__.split(".")[0] == "numpy":  # fmt: skip
+            self._from_kernel[id(value)] = value
+        if isinstance(value, dict):
+            for item in (*value.keys(), *value.values()):
+                self._keep_from_kernel(item, depth + 1)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                self._keep_from_kernel(item, depth + 1)
+
+    def refuse_for_room(self, value: Any) -> str | None:
+        if id(value) in self._from_kernel and self._from_kernel[id(value)] is value:
+            return "a value from the student's kernel cannot be handed to an answer under a rule"
+        return None
+
+    def room_check(self, rule, names, example) -> dict:
+        """The room's report on ``names`` (:func:`cnnwidgets.grading.rules.assert_follows_rule`)."""
+        if rule.room not in self.rooms:
+            return {"dead": f"the grader has no Python for the rule {rule.name!r} here"}
+        self.send({"op": "room_check", "room": rule.room, "names": [str(n) for n in names],
+                   "example": example})  # fmt: skip
+        reply = self.receive()
+        if reply.get("error"):
+            return {"dead": str(reply["error"])[:500]}
+        report = reply.get("report")
+        return report if isinstance(report, dict) else {"dead": "no report from the rule's Python"}
+
+    def _rule(self, rule: str):
+        from ..grading.rules import RULES
+
+        return RULES[rule]
+
+    def explain_missing(self, rule: str, name: str) -> None:
+        """Raise :class:`RuleViolation` if ``name`` is missing because of the rule."""
+        from ..grading.rules import RuleViolation, rule_violation
+
+        spec = self._rule(rule)
+        problem = rule_violation(spec, [name], self.room_check(spec, [name], None))
+        if problem is not None:
+            raise RuleViolation(problem)
+
+    def explain_raised(self, rule: str, name: str, raised: Any) -> None:
+        """Raise :class:`RuleViolation` if what the answer raised comes from the rule."""
+        from ..grading.rules import RuleViolation, cell_name, explain
+
+        if not isinstance(raised, dict):
+            return
+        kind, message = str(raised.get("type", "")), str(raised.get("message", ""))
+        error: dict[str, Any] = {"type": kind, "message": message}
+        quoted = re.search(r"'([\w.]+)'", message)
+        if kind in ("ModuleNotFoundError", "ImportError") and quoted:
+            error["module"] = quoted.group(1)
+        elif kind in ("NameError", "AttributeError") and quoted:
+            names = re.findall(r"'([\w.]+)'", message)
+            error["name"] = names[-1]  # "module 'numpy' has no attribute 'conv'": the last
+        else:
+            return
+        trace = str(raised.get("traceback") or "")
+        lines = re.findall(r'File "<cell ([^>]*)>", line (\d+)[^\n]*\n\s*(.*)', trace)
+        where = "the call"
+        if lines:
+            cell, number, text = lines[-1]
+            where = f"the call, at {cell_name(cell)}, line {number} (`{text.strip()}`)"
+        spec = self._rule(rule)
+        cells = self.room_check(spec, [], None).get("cells") or []
+        problem = explain(spec, name, error, where, [c for c in cells if isinstance(c, dict)])
+        if problem is not None:
+            raise RuleViolation(problem)
 
     def seed(self) -> int:
         """A seed for the student's code that follows this process's random state.
@@ -144,18 +261,28 @@ class Channel:
 
 
 class StudentFunction:
-    """Stands for a function of the submission: calling it runs it in the student's kernel."""
+    """Stands for a function of the submission: calling it runs it in the student's kernel
+    (or, for an answer under a rule, in the rule's room)."""
 
-    def __init__(self, channel: Channel, handle: int, name: str):
+    def __init__(
+        self, channel: Channel, handle: int, name: str, room: str | None = None,
+        rule: str | None = None,
+    ):  # fmt: skip
         self._channel, self._handle, self.__name__ = channel, handle, name
+        self._room, self._rule = room, rule
         self.__qualname__ = name
 
     def __call__(self, *args, **kwargs):
         channel = self._channel
         stem = channel.next_stem()
+        inbox, _ = channel.folders(self._room)
+        if self._room is None:
+            options: dict[str, Any] = {"known": channel.known}
+        else:
+            options = {"refuse": channel.refuse_for_room}
         try:
-            sent_args = encode(list(args), channel.to_kernel, f"{stem}-a", known=channel.known)
-            sent_kwargs = encode(kwargs, channel.to_kernel, f"{stem}-k", known=channel.known)
+            sent_args = encode(list(args), inbox, f"{stem}-a", **options)
+            sent_kwargs = encode(kwargs, inbox, f"{stem}-k", **options)
         except Unsupported as exc:
             raise TypeError(f"cannot pass this to {self.__name__}(): {exc}") from None
         answer = channel.ask(
@@ -166,12 +293,16 @@ class StudentFunction:
                 "kwargs": sent_kwargs,
                 "seed": channel.seed(),
                 "stem": stem,
-            }
+            },
+            self._room,
         )
-        return channel.value(answer, f"what {self.__name__}() returned")
+        return channel.value(
+            answer, f"what {self.__name__}() returned", self._room, self._rule, self.__name__
+        )
 
     def __repr__(self) -> str:
-        return f"<function {self.__name__} (the submission's, run in its kernel)>"
+        where = "its kernel" if self._room is None else "the rule's Python"
+        return f"<function {self.__name__} (the submission's, run in {where})>"
 
 
 def _student_exception(raised: Any, what: str) -> Exception:
@@ -242,6 +373,7 @@ def run_cell(channel: Channel, name: str, source: str) -> list[dict]:
     filename = f"<test {name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = StudentNamespace(channel)
+    channel.attempts = []
     error = None
     with redirect_stdout(out), redirect_stderr(err):
         try:
@@ -259,21 +391,39 @@ def run_cell(channel: Channel, name: str, source: str) -> list[dict]:
             f.rstrip("\n") for f in frames
             if not f.startswith("Traceback") and not _PLUMBING.match(f)
         ]
+        evalue = str(error) + _attempted(channel, error)
         outputs.append(
             {
                 "output_type": "error",
                 "ename": type(error).__name__,
-                "evalue": str(error),
+                "evalue": evalue,
                 "traceback": lines,
             }
         )
     return outputs
 
 
+def _attempted(channel: Channel, error: BaseException) -> str:
+    """A note on the libraries an answer under a rule reached for (and did not find)."""
+    from ..grading.rules import RuleViolation
+
+    tried = sorted({str(a.get("module")) for a in channel.attempts if a.get("module")})
+    if not tried or isinstance(error, RuleViolation):
+        return ""
+    return (
+        f" (note: the answer tried to import {', '.join(tried)}, which this task's rule does "
+        "not allow: the grader runs it in a Python without it)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     preload = "--preload-keras" in argv
-    bridge = Path([arg for arg in argv if not arg.startswith("--")][0])
+    rooms = dict(
+        argv[i + 1].split("=", 1) for i, arg in enumerate(argv) if arg == "--room"
+    )
+    skip = {i + 1 for i, arg in enumerate(argv) if arg == "--room"}
+    bridge = Path([a for i, a in enumerate(argv) if not a.startswith("--") and i not in skip][0])
     # The protocol keeps fd 1 for itself; libraries' own writes to fd 1 go to stderr (the log).
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
@@ -293,7 +443,10 @@ def main(argv: list[str] | None = None) -> None:
         preload_thread = threading.Thread(target=quiet_keras, name="preload", daemon=True)
         preload_thread.start()
 
-    channel = Channel(sys.stdin, out, bridge)
+    channel = Channel(sys.stdin, out, bridge, {k: Path(v) for k, v in rooms.items()})
+    from ..grading import rules
+
+    rules._grader_check = channel.room_check  # the tests' rule checks ask the grading room
     while True:
         message = channel.receive()
         if preload_thread is not None:
@@ -302,6 +455,8 @@ def main(argv: list[str] | None = None) -> None:
             preload_thread.join()
             preload_thread = None
         if message.get("op") == "run":
+            bound = message.get("bound") or {}
+            channel.bound = {str(k): (str(v[0]), str(v[1])) for k, v in bound.items()}
             outputs = run_cell(channel, str(message["name"]), str(message["source"]))
             channel.send({"op": "done", "outputs": outputs})
 
@@ -363,22 +518,33 @@ class Verifier:
         source: str,
         timeout: float,
         kernel_call: Callable[[str, float], dict],
+        room_call: Callable[[dict, float], dict] | None = None,
+        bound: dict[str, tuple[str, str]] | None = None,
     ) -> list[dict] | None:
         """The outputs of test cell ``name``; ``None`` if it ran past ``timeout`` seconds.
 
         ``kernel_call(request_path, seconds_left)`` runs a bridge request in the
-        student's kernel and returns ``{"stdout": ..., "error": ...}``.
+        student's kernel and returns ``{"stdout": ..., "error": ...}``;
+        ``room_call(message, seconds_left)`` answers a ``room`` or ``room_check``
+        message. ``bound``: name -> (rule, room) of the names under a rule.
         """
         deadline = time.monotonic() + timeout
-        self._send({"op": "run", "name": name, "source": source})
+        self._send({"op": "run", "name": name, "source": source, "bound": bound or {}})
         while True:
             message = self._receive(deadline)
             if message is None:
                 return None
-            if message.get("op") == "kernel":
-                left = deadline - time.monotonic()
+            op = message.get("op")
+            left = deadline - time.monotonic()
+            if op == "kernel":
                 self._send({"op": "reply", **kernel_call(str(message["request"]), left)})
-            elif message.get("op") == "done":
+            elif op in ("room", "room_check"):
+                if room_call is None:
+                    reply = {"error": "the grader runs no rule's Python here"}
+                else:
+                    reply = room_call(message, left)
+                self._send({"op": "reply", **reply})
+            elif op == "done":
                 return list(message["outputs"])
 
     def kill(self) -> None:

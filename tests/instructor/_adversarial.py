@@ -250,8 +250,8 @@ def cases(course_root: Path) -> dict[str, Case]:
         _fill(
             {
                 **right,
-                "sizes": "size_a, size_b, size_c, size_d = 26.0, 7.0, 16.0, 4.0\n"
-                "pool_a, pool_b, pool_c = 14, 3, 6\n"
+                "sizes": "size_a, size_b, size_c, size_d = 28.0, 9.0, 13.0, 5.0\n"
+                "pool_a, pool_b, pool_c = 13, 4, 7\n"
                 "import numbers\n"
                 "numbers.Integral.register(float)",
             }
@@ -267,6 +267,13 @@ def cases(course_root: Path) -> dict[str, Case]:
         1.0,
         "the kernel stopped sending its output",
     )
+
+    # --- answers that use what their task's rule forbids (scored on the honest rest) ------
+    # The rule of parts 4 and 5 is "NumPy only"; of parts 1-3, "work it out yourself". The
+    # grader takes those answers from a Python where only NumPy exists: each disguise below
+    # earns what the rest of the notebook earns. conv2d is 6 points, pool2d 3, the hand
+    # values 1 + 1 + 2.
+    out.update(_rule_cheats(right))
 
     # --- files that are not what they should be -------------------------------------------
     out["not_json"] = Case(
@@ -291,6 +298,123 @@ def cases(course_root: Path) -> dict[str, Case]:
         a2, None, "the wrong assignment", filename="a2_shapes_and_parameters.ipynb"
     )
     return out
+
+
+_SCIPY_CONV = """
+from scipy import signal
+
+
+def conv2d(image, kernel, strides=1, padding="valid"):
+    image = np.asarray(image, dtype=float)
+    kernel = np.asarray(kernel, dtype=float)
+    if padding == "same":
+        kh, kw = kernel.shape
+        top, left = kh // 2 - (kh % 2 == 0), kw // 2 - (kw % 2 == 0)
+        image = np.pad(image, ((top, kh // 2), (left, kw // 2)))
+    elif not isinstance(padding, str):
+        image = np.pad(image, int(padding))
+    sh, sw = (strides, strides) if np.ndim(strides) == 0 else strides
+    return signal.correlate2d(image, kernel, mode="valid")[::sh, ::sw]
+"""
+
+_KERAS_POOL = """
+def pool2d(x, pool_size=2, strides=None, mode="max"):
+    import keras  # the layers themselves, in a thin coat
+    layer = (keras.layers.MaxPooling2D if mode == "max" else keras.layers.AveragePooling2D)(
+        pool_size, strides=strides)
+    batch = np.asarray(x, dtype="float32")[None, :, :, None]
+    return keras.ops.convert_to_numpy(layer(batch))[0, :, :, 0]
+"""
+
+_SKIMAGE_POOL = """
+import functools
+import skimage.measure
+
+_reduce = {"max": np.max, "avg": np.mean}
+
+
+def pool2d(x, pool_size=2, strides=None, mode="max"):
+    size = (pool_size, pool_size) if np.ndim(pool_size) == 0 else tuple(pool_size)
+    x = np.asarray(x, dtype=float)
+    x = x[: x.shape[0] // size[0] * size[0], : x.shape[1] // size[1] * size[1]]
+    return functools.partial(skimage.measure.block_reduce, block_size=size)(x, func=_reduce[mode])
+"""
+
+# The kit's own functions, reached without an import statement in the answer cell.
+_KIT_BY_NAME = """
+import importlib
+_kit = importlib.import_module("".join(["cnn", "widgets"]))
+conv2d = getattr(_kit, "con" + "v2d")
+"""
+
+# The library is patched onto NumPy in one cell, used under NumPy's name in another.
+_PATCHED_NUMPY = """
+import scipy.signal as _signal
+np.correlate2d = _signal.correlate2d
+
+
+def conv2d(image, kernel, strides=1, padding="valid"):
+    return np.correlate2d(np.asarray(image, dtype=float), np.asarray(kernel, dtype=float), "valid")
+"""
+
+# A reference function kept in a dict, called through exec of a built string.
+_EXEC_AND_DICT = """
+_tools = {}
+exec("from cnn" + "widgets.core import pool2d as _p; _tools['pool'] = _p")
+
+
+def pool2d(x, pool_size=2, strides=None, mode="max"):
+    return _tools["pool"](x, pool_size=pool_size, strides=strides, mode=mode)
+"""
+
+# The kit in the student's kernel, a placeholder where the kit is missing.
+_FALLBACK = """
+try:
+    from cnnwidgets import conv2d
+except ImportError:
+    def conv2d(image, kernel, strides=1, padding="valid"):
+        return np.zeros((1, 1))
+"""
+
+
+def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
+    hand = "hand_value = int(cw.conv2d(np.array([[2, 0, 1], [1, 3, 0], [0, 1, 2]]), np.array([[0, 1, -1], [2, 0, 1], [-1, 1, 0]]))[0, 0])"  # noqa: E501
+    sizes = (
+        "from cnnwidgets import conv_output_size as o, pool_output_size as p\n"
+        "size_a, size_b = o(30, 3), o(11, 3)\n"
+        "size_c, size_d = o(28, 5, strides=2, padding=1), o(9, 3, strides=2, padding='same')\n"
+        "pool_a, pool_b, pool_c = p(26), p(9), p(15, 3, strides=2)"
+    )
+    says = "which this task does not allow"
+    return {
+        # both functions imported from the kit: the hand values only
+        "rule_kit_import": Case(
+            _fill({**right, "conv2d": "from cnnwidgets import conv2d, pool2d", "pool2d": "pass"}),
+            4.0, "conv2d uses cnnwidgets, " + says,
+        ),
+        "rule_kit_by_name": Case(
+            _fill({**right, "conv2d": _KIT_BY_NAME.strip()}), A1_MAX - 6, says
+        ),
+        "rule_scipy_wrapper": Case(_fill({**right, "conv2d": _SCIPY_CONV.strip()}), A1_MAX - 6,
+                                   "conv2d uses scipy, " + says),  # fmt: skip
+        "rule_patched_numpy": Case(
+            _fill({**right, "conv2d": _PATCHED_NUMPY.strip()}), A1_MAX - 6, "conv2d uses scipy"
+        ),
+        "rule_fallback": Case(_fill({**right, "conv2d": _FALLBACK.strip()}), A1_MAX - 6),
+        "rule_keras_pool": Case(_fill({**right, "pool2d": _KERAS_POOL.strip()}), A1_MAX - 3,
+                                "pool2d uses keras, " + says),  # fmt: skip
+        "rule_skimage_pool": Case(_fill({**right, "pool2d": _SKIMAGE_POOL.strip()}), A1_MAX - 3,
+                                  "pool2d uses skimage, " + says),  # fmt: skip
+        "rule_exec_and_dict": Case(_fill({**right, "pool2d": _EXEC_AND_DICT.strip()}), A1_MAX - 3,
+                                   "pool2d uses cnnwidgets, " + says),  # fmt: skip
+        # the hand values read off the kit: their points only
+        "rule_hand_value_from_kit": Case(
+            _fill({**right, "hand_value": "import cnnwidgets as cw\n" + hand}), A1_MAX - 1,
+            "hand_value uses cnnwidgets, " + says,
+        ),
+        "rule_sizes_from_kit": Case(_fill({**right, "sizes": sizes}), A1_MAX - 2,
+                                    "size_a uses cnnwidgets, " + says),  # fmt: skip
+    }
 
 
 def write_cases(course_root, assignment: str = "a1_convolution") -> dict[str, Case]:

@@ -67,7 +67,7 @@ def samples() -> dict[str, tuple[str | nbformat.NotebookNode, float | None]]:
     """Student id -> (notebook or raw text, expected score; ``None``: cannot be graded)."""
     right = solution_answers()
     partial = dict(right)
-    partial["colour_value"] = "colour_value = (-1 + 1) + (2 + 1) + (6 + 1)  # a bias per channel"
+    partial["colour_value"] = "colour_value = (2 + 3) + (1 + 3) + (1 + 3)  # a bias per channel"
     partial["conv2d"] = _VALID_ONLY_CONV.strip()
     partial["pool2d"] = _MAX_ONLY_POOL.strip()
 

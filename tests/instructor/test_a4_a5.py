@@ -33,12 +33,48 @@ def precision_recall_f1(cm):
     return precision, recall, f1
 """
 
-# Part 1 typed in by hand, F1 copied from the lecture.
+# Part 1 typed in by hand, F1 as the plain mean of P and R.
 _SLIP = """
-hand_accuracy = 0.70
-hand_precision = 0.3125
-hand_recall = 0.5556
-hand_f1 = 0.39  # the lecture's 39 %
+hand_accuracy = 0.78
+hand_precision = 0.6
+hand_recall = 0.8
+hand_f1 = (0.6 + 0.8) / 2
+"""
+
+# Thin wrappers over scikit-learn, which the rule ("NumPy only") leaves out: scored on part 1.
+_SKLEARN = """
+import sklearn.metrics as _m
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    return _m.confusion_matrix(y_true, y_pred, labels=list(range(num_classes)))
+"""
+_SKLEARN_SCORES = """
+def precision_recall_f1(cm):
+    from sklearn.metrics import precision_recall_fscore_support
+    cm = np.asarray(cm)
+    n = len(cm)
+    y_true = np.repeat(np.repeat(np.arange(n), n), cm.ravel())
+    y_pred = np.repeat(np.tile(np.arange(n), n), cm.ravel())
+    return precision_recall_fscore_support(y_true, y_pred, labels=list(range(n)),
+                                           zero_division=0)[:3]
+"""
+# The kit's metrics, by a built name: part 1 only again.
+_KIT_SCORES = """
+_kit = __import__("cnnwidgets.core.metrics", fromlist=["x"])
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    return getattr(_kit, "confusion_" + "matrix")(y_true, y_pred, num_classes=num_classes)
+"""
+_KIT_HAND = """
+import cnnwidgets as cw
+
+_scores = cw.classification_metrics(cw.binary_counts(tp=24, fp=16, fn=6, tn=54))
+hand_accuracy = float(_scores["accuracy"])
+hand_precision = float(_scores["precision"][1])
+hand_recall = float(_scores["recall"][1])
+hand_f1 = float(_scores["f1"][1])
 """
 
 # student -> ({answer grade_id: new code, or (old, new) for one edit of the solution's code},
@@ -50,7 +86,29 @@ _A4_CASES: Cases = {
     "f1_slip": (
         {"by_hand": _SLIP},
         A4_MAX - 1,
-        {"test_hand_f1": "hand_f1 = 0.39 repeats the lecture's slip"},
+        {"test_hand_f1": "hand_f1 = 0.7 is the plain mean (P + R) / 2"},
+    ),
+    # confusion_matrix (3), precision_recall_f1 (4) and macro_f1 through it (1) from
+    # scikit-learn: part 1's 4 points only
+    "rule_sklearn": (
+        {"confusion_matrix": _SKLEARN, "precision_recall_f1": _SKLEARN_SCORES},
+        4.0,
+        {
+            "test_confusion_matrix": "confusion_matrix uses sklearn, which this task does not",
+            "test_precision_recall_f1": "precision_recall_f1 uses sklearn",
+            "test_macro_f1": "macro_f1 uses sklearn, which this task does not allow",
+        },
+    ),
+    "rule_kit_metrics": (
+        {"confusion_matrix": _KIT_SCORES},
+        A4_MAX - 3,
+        {"test_confusion_matrix_sklearn": "confusion_matrix uses cnnwidgets"},
+    ),
+    # part 1 read off the kit: its 4 points lost, the rest counts
+    "rule_kit_by_hand": (
+        {"by_hand": _KIT_HAND},
+        A4_MAX - 4,
+        {"test_hand_recall": "hand_recall uses cnnwidgets, which this task does not allow"},
     ),
     # the scikit-learn comparison (2 points) only: macro_f1 uses F1, which is right
     "nan_precision": (

@@ -1,0 +1,521 @@
+"""The rule's room: a Python where only the packages a task allows exist.
+
+A task's rule ("NumPy only", "work the numbers out yourself") is enforced by
+running the student's cells a second time in a process whose import path holds
+the standard library and the allowed packages, and nothing else. What a task
+forbids is then not hidden or blocked: it is absent, so no disguise (an alias,
+``getattr``/``__import__``/``importlib``, ``exec`` of a built string, a helper
+in another cell, ``functools.partial``, a patched module attribute) can reach
+it. The grader reads the answers under a rule from the room, never from the
+student's kernel.
+
+This file is two things:
+
+- **the runner**, executed by path as ``python -I -S room.py --site DIR ...``:
+  it imports nothing but the standard library (the kit itself is not on its
+  path, which is the point), runs cells it is sent, answers checks, and, when
+  given the bridge's codec (``--codec bridge.py``), serves the verifier's
+  requests for names and calls exactly as the student's kernel does;
+- **the client**, :class:`Room`, which starts and talks to one runner: the
+  grader's (in its own sandbox, see :mod:`cnnwidgets.instructor.sandbox`) and
+  the student's self-check (:func:`cnnwidgets.grading.rules.assert_follows_rule`).
+
+Protocol (JSON lines; the runner answers every message, in order)::
+
+    {"op": "cell", "id", "source", "timeout"}     -> {"op": "ran", "id", "error"}
+    {"op": "check", "names", "example", "timeout"} -> {"op": "checked", ...report...}
+    {"op": "serve", "request"}                     -> {"op": "served", "imports"}
+
+The runner keeps the student's print-outs, input and exceptions to itself:
+cells run with ``/dev/null`` as stdin and stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Room", "RoomDead", "allowed_paths", "local_site", "runner_path"]
+
+# How long a cell may go on after its alarm (KeyboardInterrupt) before it counts as stuck.
+_GRACE_SECONDS = 5.0
+
+
+# --- the runner: executed by path, standard library only --------------------------------------
+
+
+def _stdlib() -> frozenset[str]:
+    return frozenset(sys.stdlib_module_names)
+
+
+class _ImportLog:
+    """A finder last on ``sys.meta_path``: notes each module that could not be found.
+
+    It finds nothing itself; it only remembers what the student's code tried to
+    import and the room does not have (the student may remove it: then only the
+    note is lost, never the rule, since the module is absent anyway).
+    """
+
+    def __init__(self, allowed: Iterable[str]) -> None:
+        self.allowed = frozenset(allowed) | _stdlib()
+        self.tried: list[dict[str, str]] = []
+        self.where: str | None = None  # set while the student's code runs
+
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".", 1)[0]
+        if self.where is not None and top not in self.allowed and not top.startswith("_"):
+            entry = {"module": top, "where": self.where}
+            if entry not in self.tried:
+                self.tried.append(entry)
+        return None
+
+    def take(self, since: int) -> list[dict[str, str]]:
+        return self.tried[since:]
+
+
+_MAGIC = re.compile(r"^(\s*)(%|!|\?)")
+
+
+def _python_source(source: str) -> tuple[str | None, str | None]:
+    """The cell as plain Python: IPython's ``%magic``, ``!shell`` and ``?help`` lines become
+    ``pass``. ``(None, why)`` for a cell that is not Python at all (a ``%%`` cell magic)."""
+    if source.lstrip().startswith("%%"):
+        return None, "a cell magic (%%...): not run in the rule's Python"
+    try:
+        compile(source, "<cell>", "exec")
+        return source, None
+    except SyntaxError:
+        pass
+    lines = []
+    for line in source.split("\n"):
+        match = _MAGIC.match(line)
+        if match or line.rstrip().endswith("?"):
+            indent = match.group(1) if match else line[: len(line) - len(line.lstrip())]
+            lines.append(f"{indent}pass")
+        else:
+            lines.append(line)
+    return "\n".join(lines), None
+
+
+def _error_report(exc: BaseException, filename: str, source: str) -> dict[str, Any]:
+    """What went wrong in a cell, as data: type, message, missing module, the cell's line."""
+    import traceback
+
+    report: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)[:2000]}
+    if isinstance(exc, ImportError) and isinstance(getattr(exc, "name", None), str):
+        report["module"] = exc.name
+    if isinstance(exc, (NameError, AttributeError)) and isinstance(getattr(exc, "name", None), str):
+        report["name"] = exc.name  # a name, or an attribute, that was never set
+    lines = source.split("\n")
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename == filename and frame.lineno and frame.lineno <= len(lines):
+            report["lineno"] = frame.lineno
+            report["line"] = lines[frame.lineno - 1].strip()[:200]
+            break
+    return report
+
+
+def _mentions(source: str, name: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", source) is not None
+
+
+class _Runner:
+    def __init__(self, allowed: list[str], codec_path: str | None) -> None:
+        import linecache
+        import types
+
+        self.linecache = linecache
+        self.module = types.ModuleType("__main__")
+        self.module.__dict__["__builtins__"] = __builtins__
+        # bridge.serve looks for the student's names in __main__ (there is no IPython here).
+        sys.modules["__main__"] = self.module
+        self.log = _ImportLog(allowed)
+        sys.meta_path.append(self.log)
+        self.cells: list[dict[str, Any]] = []  # id, source, error
+        self.codec = None
+        if codec_path:
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location("_cnnkit_bridge", codec_path)
+            assert spec is not None and spec.loader is not None
+            self.codec = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(self.codec)
+
+    # Cells run under an alarm: a cell past its time gets a KeyboardInterrupt, as the
+    # kernel does from nbgrader; one that goes on regardless is the client's to stop.
+    def _timed(self, seconds: float, run) -> BaseException | None:
+        def alarm(signum, frame):
+            raise KeyboardInterrupt(f"the cell ran longer than {seconds:g} s")
+
+        previous = signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.01))
+        try:
+            run()
+            return None
+        except BaseException as exc:  # noqa: BLE001  (the student's code: its error is data)
+            return exc
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    def cell(self, message: dict) -> dict:
+        cell_id = str(message.get("id", "cell"))
+        source = str(message.get("source", ""))
+        timeout = float(message.get("timeout") or 120)
+        self.log.where = cell_id
+        code, skipped = _python_source(source)
+        error: dict[str, Any] | None = None
+        if code is None:
+            error = {"type": "Skipped", "message": skipped}
+        else:
+            filename = f"<cell {cell_id}>"
+            self.linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+
+            def run() -> None:
+                exec(compile(code, filename, "exec"), self.module.__dict__)  # noqa: S102
+
+            exc = self._timed(timeout, run)
+            if exc is not None:
+                error = _error_report(exc, filename, code)
+        self.cells.append({"id": cell_id, "source": source, "error": error})
+        return {"op": "ran", "id": cell_id, "error": error}
+
+    def check(self, message: dict) -> dict:
+        names = [str(n) for n in message.get("names") or []]
+        namespace = self.module.__dict__
+        found = {}
+        for name in names:
+            binder = None
+            for cell in self.cells:
+                if _mentions(cell["source"], name):
+                    binder = cell["id"]
+            found[name] = {"defined": name in namespace, "cell": binder,
+                           "callable": callable(namespace.get(name))}  # fmt: skip
+        cells = [
+            {"id": c["id"], "error": c["error"],
+             "mentions": [n for n in names if _mentions(c["source"], n)],
+             "source_names": sorted(set(re.findall(r"[A-Za-z_]\w*", c["source"])))[:500]}
+            for c in self.cells if c["error"] is not None
+        ]  # fmt: skip
+        example = None
+        source = message.get("example")
+        if isinstance(source, str) and source.strip():
+            self.log.where = "example"
+            filename = "<example>"
+            self.linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            scope = dict(namespace)
+
+            def run() -> None:
+                exec(compile(source, filename, "exec"), scope)  # noqa: S102
+
+            exc = self._timed(float(message.get("timeout") or 60), run)
+            example = {"error": None if exc is None else _error_report(exc, filename, source)}
+            if exc is not None:
+                example["error"]["trace"] = _student_lines(exc)
+        return {"op": "checked", "names": found, "cells": cells, "example": example,
+                "imports": self.log.tried}  # fmt: skip
+
+    def serve(self, message: dict) -> dict:
+        if self.codec is None:
+            return {"op": "served", "imports": [], "error": "this room serves no requests"}
+        since = len(self.log.tried)
+        self.log.where = "a call from the tests"
+        self.codec.serve(str(message.get("request")), callables_by_name=False)
+        return {"op": "served", "imports": self.log.take(since)}
+
+
+def _student_lines(exc: BaseException) -> list[list]:
+    """The student's cells in a traceback: ``[cell, line number, line]``, innermost last."""
+    import traceback
+
+    out = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith("<cell ") and frame.filename.endswith(">"):
+            out.append([frame.filename[6:-1], frame.lineno, (frame.line or "").strip()[:200]])
+    return out[-5:]
+
+
+def _main(argv: list[str]) -> None:
+    sites = [argv[i + 1] for i, a in enumerate(argv) if a == "--site" and i + 1 < len(argv)]
+    allowed = [argv[i + 1] for i, a in enumerate(argv) if a == "--allow" and i + 1 < len(argv)]
+    codec = next((argv[i + 1] for i, a in enumerate(argv) if a == "--codec"), None)
+    sys.path.extend(sites)
+    # The protocol keeps copies of fds 0 and 1; the student's code gets /dev/null for both,
+    # and its stderr goes to the room's log.
+    inp = os.fdopen(os.dup(0), "r", buffering=1)
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    sys.stdin = open(os.devnull)  # noqa: SIM115  (for the process's lifetime)
+    runner = _Runner(allowed, codec)
+    for name in allowed:  # imported once, before the student's code can get in the way
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    for line in inp:
+        try:
+            message = json.loads(line)
+            op = message.get("op") if isinstance(message, dict) else None
+            if op == "cell":
+                reply = runner.cell(message)
+            elif op == "check":
+                reply = runner.check(message)
+            elif op == "serve":
+                reply = runner.serve(message)
+            else:
+                reply = {"op": "unknown", "error": f"unknown message {str(message)[:80]}"}
+        except BaseException as exc:  # noqa: BLE001  (a broken request never ends the room)
+            if isinstance(exc, SystemExit):
+                raise
+            reply = {"op": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}
+        out.write(json.dumps(reply, default=str) + "\n")
+        out.flush()
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+class RoomDead(RuntimeError):
+    """The room stopped, or did not answer in time (the message says which, and where)."""
+
+
+def runner_path() -> str:
+    """This file: what the room executes (by path: the kit itself is not on its import path)."""
+    return str(Path(__file__).resolve())
+
+
+def allowed_paths(packages: Iterable[str]) -> list[tuple[str, str]]:
+    """``(path, name)`` of every top-level folder or file the allowed packages install.
+
+    ``numpy`` gives ``numpy/`` and its bundled libraries ``numpy.libs/``; these are
+    what the room's site folder holds, bound (sandbox) or linked (self-check).
+    """
+    import importlib.metadata as md
+    import importlib.util
+
+    found: dict[str, str] = {}
+    for package in packages:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.origin:
+            raise ModuleNotFoundError(f"the rule allows {package!r}, which is not installed")
+        here = Path(spec.origin).resolve()
+        top = here.parent if here.name == "__init__.py" else here
+        found[top.name] = str(top)
+        for dist_name in md.packages_distributions().get(package, []):
+            for file in md.distribution(dist_name).files or []:
+                first = Path(str(file)).parts[0]
+                if first.endswith(".libs") or first == package:
+                    path = Path(str(md.distribution(dist_name).locate_file(first))).resolve()
+                    if path.exists():
+                        found[first] = str(path)
+    return sorted((path, name) for name, path in found.items())
+
+
+def local_site(packages: Iterable[str], folder: Path) -> Path:
+    """A folder of links to the allowed packages, for a room without a sandbox."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, name in allowed_paths(packages):
+        link = folder / name
+        if not link.exists():
+            link.symlink_to(path)
+    return folder
+
+
+def command(
+    packages: Iterable[str], site: str, *, codec: str | None = None, python: str | None = None
+) -> list[str]:
+    """The room's command line (``python`` defaults to the interpreter behind any venv)."""
+    python = python or getattr(sys, "_base_executable", None) or sys.executable
+    argv = [python, "-I", "-S", runner_path(), "--site", site]
+    for package in packages:
+        argv += ["--allow", package]
+    if codec:
+        argv += ["--codec", codec]
+    return argv
+
+
+class Room:
+    """One runner process and the conversation with it.
+
+    Cells are queued (:meth:`run_cell`) and run as they come, while the caller
+    goes on; :meth:`check` and :meth:`serve` first wait for the cells before
+    them, so the room's state matches the kernel's at that point of the notebook.
+    """
+
+    def __init__(
+        self, argv: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None,
+        log: Path | None = None,
+    ) -> None:  # fmt: skip
+        self.log = log
+        self._log_start = log.stat().st_size if log is not None and log.exists() else 0
+        err = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                env=env, cwd=cwd,
+            )  # fmt: skip
+        finally:
+            if log is not None:
+                err.close()
+        self._buffer = b""
+        self._pending: list[tuple[str, float]] = []  # (cell id, seconds it may take)
+        self._lock = threading.Lock()
+        self._outbox: list[bytes] = []
+        self._wakeup = threading.Event()
+        self._writer = threading.Thread(target=self._write_loop, name="room-writer", daemon=True)
+        self._writer.start()
+        self.cells: list[dict[str, Any]] = []  # the runner's "ran" replies, in order
+        self.dead: str | None = None  # why it can answer no more
+
+    # Writing happens in a thread: a runner busy with a long cell must never block the
+    # grader, which is driving the kernel at the same time.
+    def _write_loop(self) -> None:
+        while True:
+            self._wakeup.wait()
+            with self._lock:
+                batch, self._outbox = self._outbox, []
+                self._wakeup.clear()
+            if batch is None:
+                return
+            for data in batch:
+                try:
+                    assert self.proc.stdin is not None
+                    self.proc.stdin.write(data)
+                    self.proc.stdin.flush()
+                except (OSError, ValueError):
+                    return
+
+    def _send(self, message: dict) -> None:
+        with self._lock:
+            self._outbox.append((json.dumps(message) + "\n").encode())
+            self._wakeup.set()
+
+    def run_cell(self, cell_id: str, source: str, timeout: float) -> None:
+        """Queue one cell of the notebook (it runs while the caller goes on)."""
+        if self.dead:
+            return
+        self._pending.append((cell_id, timeout))
+        self._send({"op": "cell", "id": cell_id, "source": source, "timeout": timeout})
+
+    def _log_tail(self) -> str:
+        if self.log is None:
+            return ""
+        try:
+            with open(self.log, "rb") as fh:
+                fh.seek(self._log_start)
+                lines = fh.read().decode(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-3:])[-600:]
+
+    def _die(self, why: str) -> RoomDead:
+        self.dead = why
+        self.kill()
+        return RoomDead(why)
+
+    def _receive(self, deadline: float, cell: tuple[str, float] | None) -> dict:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        started = time.monotonic()
+        while b"\n" not in self._buffer:
+            now = time.monotonic()
+            limit = deadline
+            if cell is not None:
+                limit = min(limit, started + cell[1] + _GRACE_SECONDS)
+            if now >= limit:
+                if cell is not None and now < deadline:
+                    raise self._die(
+                        f"the cell {cell[0]!r} went on past its {cell[1]:g} s in the rule's "
+                        "Python (it ignored the interrupt)"
+                    )
+                raise self._die("the rule's Python did not answer in time")
+            ready, _, _ = select.select([fd], [], [], limit - now)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                where = f" in the cell {cell[0]!r}" if cell is not None else ""
+                tail = self._log_tail()
+                raise self._die(
+                    f"the rule's Python stopped{where} (os._exit, a signal or the memory limit)"
+                    + (f": {tail}" if tail else "")
+                )
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict):
+            raise self._die("the rule's Python sent something that is not an answer")
+        return reply
+
+    def _settle(self, deadline: float) -> None:
+        """Wait until every queued cell has run (their reports go to :attr:`cells`)."""
+        if self.dead:
+            raise RoomDead(self.dead)
+        while self._pending:
+            cell = self._pending[0]
+            reply = self._receive(deadline, cell)
+            self._pending.pop(0)
+            if reply.get("op") == "ran":
+                self.cells.append(reply)
+
+    def _ask(self, message: dict, deadline: float, want: str) -> dict:
+        self._settle(deadline)
+        self._send(message)
+        reply = self._receive(deadline, None)
+        if reply.get("op") != want:
+            return {"op": want, "error": str(reply.get("error") or "no answer")[:500]}
+        return reply
+
+    def check(
+        self, names: Iterable[str], example: str | None = None, *, timeout: float = 60
+    ) -> dict:
+        """The room's report on ``names`` (and on running ``example`` there)."""
+        deadline = time.monotonic() + timeout
+        return self._ask(
+            {"op": "check", "names": list(names), "example": example, "timeout": timeout},
+            deadline, "checked",
+        )  # fmt: skip
+
+    def serve(self, request: str, *, timeout: float) -> dict:
+        """Answer one bridge request (a name, or a call) from the room's namespace."""
+        deadline = time.monotonic() + timeout
+        return self._ask({"op": "serve", "request": request}, deadline, "served")
+
+    def kill(self) -> None:
+        with self._lock:
+            self._outbox = None  # type: ignore[assignment]  (tells the writer to stop)
+            self._wakeup.set()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            with self._lock:
+                self._outbox = None  # type: ignore[assignment]
+                self._wakeup.set()
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                self.kill()
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

@@ -1,0 +1,146 @@
+"""Rules on what an answer may use: declarations, the room's reports, and the messages.
+
+The room here runs without a sandbox (as the student's own self-check does):
+what it shows is how cells run and what the reports and messages say. That no
+disguise escapes a room is shown in the sandbox, by tests/instructor/test_rooms.py.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cnnwidgets.grading import room as rooms
+from cnnwidgets.grading.rules import RULES, declared_rules, rule_violation
+
+REPO = Path(__file__).resolve().parents[2]
+NUMPY_ONLY = RULES["numpy_only"]
+
+
+def test_declarations_are_read_from_literal_calls_only():
+    source = (
+        "from cnnwidgets.grading import assert_follows_rule\n"
+        'assert_follows_rule("numpy_only", "conv2d", example="conv2d(1, 2)")\n'
+        "import cnnwidgets.grading as g\n"
+        'g.assert_follows_rule("by_hand", "size_a", "size_b")\n'
+        "name = 'pool2d'\n"
+        'assert_follows_rule("numpy_only", name)  # not a literal: not a declaration\n'
+    )
+    assert declared_rules(source) == [
+        ("numpy_only", ("conv2d",)),
+        ("by_hand", ("size_a", "size_b")),
+    ]
+    assert declared_rules("def broken(:\n") == []
+
+
+@pytest.mark.parametrize("folder", ["solutions", "exercises"])
+def test_every_declared_rule_exists_and_its_task_states_it(folder):
+    """Each declaration names a known rule, and the task's text states that rule's sentence."""
+    declared = 0
+    for path in sorted((REPO / folder).glob("*/*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        for index, cell in enumerate(cells):
+            for rule, names in declared_rules(cell.source) if cell.cell_type == "code" else []:
+                declared += 1
+                assert rule in RULES, f"{path.name}: unknown rule {rule!r}"
+                answer = max(
+                    i for i in range(index)
+                    if cells[i].metadata.get("nbgrader", {}).get("solution")
+                )  # fmt: skip
+                task = max(i for i in range(answer) if cells[i].cell_type == "markdown")
+                assert RULES[rule].sentence in cells[task].source, (
+                    f"{path.name}: the task above {names} does not state the rule {rule!r}"
+                )
+    assert declared >= 19  # a1 (6), a2 (6) and a4 (7) declare their rules
+
+
+@pytest.fixture(scope="module")
+def room():
+    site = rooms.local_site(["numpy"], Path(tempfile.mkdtemp(prefix="room-test-")) / "site")
+    running = rooms.Room(rooms.command(["numpy"], str(site)), cwd=str(site.parent))
+    yield running
+    running.kill()
+
+
+def _run(room, *cells: tuple[str, str]) -> None:
+    for cell_id, source in cells:
+        room.run_cell(cell_id, source, timeout=10)
+
+
+def test_honest_numpy_answers_follow_the_rule(room):
+    _run(
+        room,
+        ("cell 1", "import numpy as np\n%matplotlib inline"),
+        ("helper", "def windows(x, k):\n    return np.lib.stride_tricks.sliding_window_view(x, k)"),
+        ("conv2d", "def conv2d(image, kernel):\n"
+                   "    return np.einsum('ijkl,kl->ij', windows(image, np.shape(kernel)), kernel)\n"
+                   "%timeit conv2d(np.ones((4, 4)), np.ones((2, 2)))\n"
+                   "conv2d?"),  # fmt: skip
+    )
+    report = room.check(["conv2d"], "import numpy as np; conv2d(np.ones((4, 4)), np.eye(2))")
+    assert report["names"]["conv2d"]["defined"], report
+    assert report["example"] == {"error": None}, report
+    assert rule_violation(NUMPY_ONLY, ["conv2d"], report) is None
+
+
+def test_a_forbidden_import_is_named_with_its_cell_and_line(room):
+    _run(room, ("pool2d", "import numpy as np\nfrom scipy.ndimage import maximum_filter\n"
+                          "def pool2d(x):\n    return maximum_filter(x, 2)[::2, ::2]"))  # fmt: skip
+    problem = rule_violation(NUMPY_ONLY, ["pool2d"], room.check(["pool2d"]))
+    assert problem is not None
+    assert problem.startswith("pool2d uses scipy, which this task does not allow: answer cell "
+                              "'pool2d', line 2 (`from scipy.ndimage import maximum_filter`)")
+    assert NUMPY_ONLY.sentence in problem
+
+
+def test_an_import_reached_only_when_called_is_found_by_the_example(room):
+    _run(room, ("mean", "def mean(x):\n    import sklearn.metrics\n    return 0"))
+    report = room.check(["mean"], "mean([1, 2])")
+    problem = rule_violation(NUMPY_ONLY, ["mean"], report)
+    assert problem is not None and "mean uses sklearn" in problem
+    assert "the call, at answer cell 'mean', line 2 (`import sklearn.metrics`)" in problem
+
+
+def test_a_name_from_a_forbidden_cell_is_traced_to_that_cell(room):
+    _run(
+        room,
+        ("cell 2", "from cnnwidgets._keras import quiet_keras\nkeras = quiet_keras()"),
+        ("shapes", "shapes = [keras.layers.Dense(4).compute_output_shape((None, 3))]"),
+    )
+    problem = rule_violation(RULES["by_hand"], ["shapes"], room.check(["shapes"]))
+    assert problem is not None
+    assert problem.startswith("shapes needs keras, which cell 2, line 1 (`from cnnwidgets._keras "
+                              "import quiet_keras`) was to define with cnnwidgets")  # fmt: skip
+
+
+def test_a_wrong_or_missing_answer_is_not_a_rule_matter(room):
+    _run(room, ("todo", "raise NotImplementedError()"), ("wrong", "total = 2 + 2"))
+    report = room.check(["answer", "total"])
+    assert not report["names"]["answer"]["defined"]
+    assert rule_violation(RULES["by_hand"], ["answer", "total"], report) is None
+
+
+def test_cells_past_their_time_are_interrupted_and_the_room_goes_on(room):
+    room.run_cell("loop", "x = 1\nwhile True:\n    pass", timeout=0.5)
+    report = room.check(["x"])
+    assert report["names"]["x"]["defined"]
+    assert any(c["id"] == "loop" and c["error"]["type"] == "KeyboardInterrupt"
+               for c in report["cells"])  # fmt: skip
+
+
+def test_a_room_that_dies_says_where():
+    site = rooms.local_site(["numpy"], Path(tempfile.mkdtemp(prefix="room-test-")) / "site")
+    room = rooms.Room(rooms.command(["numpy"], str(site)), cwd=str(site.parent))
+    room.run_cell("bye", "import os\nos._exit(3)", timeout=5)
+    with pytest.raises(rooms.RoomDead, match="stopped in the cell 'bye'"):
+        room.check(["x"])
+    assert "stopped in the cell 'bye'" in rule_violation(NUMPY_ONLY, ["x"], {"dead": room.dead})
+
+
+def test_forged_reports_are_not_trusted_to_be_well_formed():
+    for report in (None, [], {"cells": "x"}, {"cells": [1, {"error": "no"}], "names": []},
+                   {"example": {"error": {"module": 5}}}):  # fmt: skip
+        assert rule_violation(NUMPY_ONLY, ["a"], report) is None
