@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,14 @@ from .heads import check_head, head_of
 from .quiet import framework_noise_silenced
 from .report import FAIL, PASS, SKIP, fmt_int
 
-__all__ = ["GRADING_ENV", "TrainingResult", "assert_accuracy", "grading", "train_and_evaluate"]
+__all__ = [
+    "GRADING_ENV",
+    "TrainingResult",
+    "assert_accuracy",
+    "grader_initialised",
+    "grading",
+    "train_and_evaluate",
+]
 
 # Set to "1" in the kernels that grade submissions (nbgrader_config.py starts them so).
 GRADING_ENV = "CNNKIT_GRADING"
@@ -57,6 +65,13 @@ class TrainingResult:
         The accuracy required.
     skipped : bool
         Not trained: a self-check run inside a grading kernel (see ``skip_when_grading``).
+    seeds : tuple of int
+        Every seed trained with; ``accuracy`` is the median of their accuracies.
+    runs : list of TrainingResult
+        One result per seed when there are several (empty for one).
+    model : keras.Model or None
+        The model that was trained (the first seed's): built by the grader from the
+        config of the one ``build_model()`` returned, with the grader's own weights.
 
     Examples
     --------
@@ -76,6 +91,9 @@ class TrainingResult:
     threshold: float | None = None
     title: str = "the model reaches the required held-out accuracy"
     skipped: bool = False
+    seeds: tuple[int, ...] = ()
+    runs: list[TrainingResult] = field(default_factory=list, repr=False)
+    model: Any = field(default=None, repr=False, compare=False)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -97,6 +115,16 @@ class TrainingResult:
         if self.accuracy is None:  # never trained: the message says why, details are noise
             return text
         params = f"{fmt_int(self.params)} parameters, " if self.params is not None else ""
+        if len(self.runs) > 1:
+            each = ", ".join(
+                f"{r.accuracy:.3f} with seed {r.seed}" if r.accuracy is not None
+                else f"seed {r.seed}: {r.message}"
+                for r in self.runs
+            )  # fmt: skip
+            return (
+                f"{text} (the median of {len(self.runs)} trainings: {each}; {self.epochs} "
+                f"epochs, {params}{self.seconds:.1f} s)"
+            )
         return f"{text} (seed {self.seed}, {self.epochs} epochs, {params}{self.seconds:.1f} s)"
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:
@@ -112,7 +140,7 @@ def train_and_evaluate(
     batch_size: int = 32,
     validation: tuple[Any, Any] | None = None,
     test_size: float = 0.2,
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     split_seed: int = 0,
     max_params: int | None = None,
     max_steps_per_epoch: int | None = None,
@@ -120,18 +148,24 @@ def train_and_evaluate(
     threshold: float | None = None,
     deterministic: bool = True,
     skip_when_grading: bool = False,
+    keep_weights: Sequence[Any] = (),
 ) -> TrainingResult:
     """Build a fresh model with ``build_model()``, train it on a budget, score it on held-out data.
 
     The grader calls ``build_model()`` itself, so the numbers come from a model
-    trained here, not from the student's notebook; each call starts from a new
-    model, so earlier fits leave no trace. Runs are deterministic: Python's
-    ``random``, NumPy and Keras/TensorFlow are seeded with ``seed``
+    trained here, not from the student's notebook. Nor do its weights: the model
+    is rebuilt from its configuration and initialised here, with the grader's
+    seed, so nothing computed beforehand (weights trained on the held-out data,
+    a ``Constant`` initialiser holding them, a frozen layer keeping them) reaches
+    the training; initialisers that carry data and frozen layers the task does
+    not freeze are refused, with a message. The architecture, the optimizer and
+    the loss are the student's. Runs are deterministic: Python's ``random``,
+    NumPy and Keras/TensorFlow are seeded with ``seed``
     (``keras.utils.set_random_seed``) before the model is built, and TensorFlow
     op determinism is switched on for the run and back off after it. Measured
     on a small CNN on 2 CPU cores it costs nothing noticeable; CPU training
     here is reproducible even without it, it guards against ops that are not.
-    The global seeds stay set to ``seed`` afterwards.
+    The global seeds stay set to the last seed afterwards.
 
     A model that comes back compiled keeps the student's optimizer and loss
     (choosing them is part of the answer); an uncompiled one is compiled with
@@ -154,8 +188,9 @@ def train_and_evaluate(
         Batch size for training.
     validation : (X_val, y_val), optional
         A fixed held-out set; then all of ``X, y`` is used for training.
-    seed : int
-        Seed for weights, shuffling and dropout.
+    seed : int or sequence of int
+        Seed for weights, shuffling and dropout. Several seeds train the model once
+        each; the accuracy is the median (a lucky seed counts no more than an unlucky one).
     max_params : int, optional
         Parameter budget, checked before any training.
     max_steps_per_epoch : int, optional
@@ -172,6 +207,10 @@ def train_and_evaluate(
         return a ``skipped`` result at once instead of training. The hidden test
         trains the model itself, so the practice run would only double the
         grading time; its points never depended on it.
+    keep_weights : sequence of arrays
+        Weights the grader handed to ``build_model`` (a trained base to build on):
+        a weight of the model equal to one of these keeps its value instead of a
+        new initialisation, and its layer may be frozen.
 
     Returns
     -------
@@ -187,14 +226,18 @@ def train_and_evaluate(
     ✔ held-out accuracy 0.978 ≥ 0.950 required (seed 0, 5 epochs, 13,610 parameters, 2.1 s)
     """
     start = time.perf_counter()
+    seeds = (int(seed),) if isinstance(seed, (int, np.integer)) else tuple(int(s) for s in seed)
+    if not seeds:
+        raise ValueError("train_and_evaluate needs at least one seed")
     if skip_when_grading and grading():
         return TrainingResult(
             True,
             "not trained while grading: the grader trains build_model() itself, with its own seed",
             epochs=epochs,
-            seed=seed,
+            seed=seeds[0],
             threshold=threshold,
             skipped=True,
+            seeds=seeds,
         )
     from .._keras import quiet_keras
 
@@ -205,43 +248,208 @@ def train_and_evaluate(
     else:
         X_train, y_train = X, y
         X_val, y_val = (np.asarray(a) for a in validation)
-    result = TrainingResult(False, "", epochs=epochs, seed=seed, threshold=threshold)
+    setup = _Setup(
+        build_model, X_train, y_train, X_val, y_val, epochs, batch_size, max_params,
+        max_steps_per_epoch, compile_kwargs, threshold, keep_weights,
+    )  # fmt: skip
+    runs = []
+    with framework_noise_silenced(), _op_determinism(deterministic, keras):
+        for one in seeds:
+            runs.append(_train_once(setup, one, keras))
+            if runs[-1].accuracy is None:  # not trainable: another seed changes nothing
+                break
+    if len(seeds) == 1 or runs[-1].accuracy is None:
+        result = runs[-1]
+        result.seeds = seeds
+        result.seconds = time.perf_counter() - start
+        return result
+    accuracy = float(statistics.median(r.accuracy for r in runs if r.accuracy is not None))
+    first = runs[0]
+    message = _accuracy_message(accuracy, threshold)
+    if any("NaN" in r.message for r in runs):
+        message += " — the loss became NaN: is the learning rate too high?"
+    return TrainingResult(
+        threshold is None or accuracy >= threshold, message, accuracy, first.params,
+        first.history, time.perf_counter() - start, epochs, seeds[0], threshold,
+        seeds=seeds, runs=runs, model=first.model,
+    )  # fmt: skip
+
+
+@dataclass
+class _Setup:
+    build_model: Callable[[], Any]
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    epochs: int
+    batch_size: int
+    max_params: int | None
+    max_steps: int | None
+    compile_kwargs: dict[str, Any] | None
+    threshold: float | None
+    keep: Sequence[Any]
+
+
+def _train_once(setup: _Setup, seed: int, keras: Any) -> TrainingResult:
+    start = time.perf_counter()
+    result = TrainingResult(False, "", epochs=setup.epochs, seed=seed, threshold=setup.threshold)
 
     def done(message: str, passed: bool = False) -> TrainingResult:
         result.message, result.passed = message, passed
         result.seconds = time.perf_counter() - start
         return result
 
-    with framework_noise_silenced(), _op_determinism(deterministic, keras):
-        keras.utils.set_random_seed(seed)
-        model, problem = _build(build_model, X_train.shape[1:], keras)
-        if problem is not None:
-            return done(problem)
-        if _steps_taken(model):
-            return done(
-                "build_model() trained the model already: return it untrained (compiled is "
-                "fine), the grader trains it within the epoch budget"
+    keras.utils.set_random_seed(seed)
+    theirs, problem = _build(setup.build_model, setup.X_train.shape[1:], keras)
+    if problem is not None:
+        return done(problem)
+    result.params = int(theirs.count_params())
+    if setup.max_params is not None and result.params > setup.max_params:
+        return done(
+            f"the model has {fmt_int(result.params)} parameters, "
+            f"the budget is {fmt_int(setup.max_params)}"
+        )
+    keras.utils.set_random_seed(seed)
+    model, problem = grader_initialised(theirs, keras, keep=setup.keep)
+    if problem is not None:
+        return done(problem)
+    result.model = model
+    try:
+        if not getattr(model, "compiled", False):
+            model.compile(
+                **(setup.compile_kwargs or _default_compile(model, setup.y_train, keras))
             )
-        result.params = int(model.count_params())
-        if max_params is not None and result.params > max_params:
-            return done(
-                f"the model has {fmt_int(result.params)} parameters, "
-                f"the budget is {fmt_int(max_params)}"
-            )
-        try:
-            if not getattr(model, "compiled", False):
-                model.compile(**(compile_kwargs or _default_compile(model, y_train, keras)))
-            result.history = _fit(
-                model, X_train, y_train, epochs, batch_size, max_steps_per_epoch, seed
-            )
-            y_hat = _predict_classes(model, X_val, batch_size)
-        except Exception as err:  # the student's model or loss failed: explain, don't crash
-            return done(_explain_failure(model, y_train, err))
-    result.accuracy = float(np.mean(y_hat == _class_ids(y_val)))
-    message = _accuracy_message(result.accuracy, threshold)
+        result.history = _fit(
+            model, setup.X_train, setup.y_train, setup.epochs, setup.batch_size,
+            setup.max_steps, seed,
+        )  # fmt: skip
+        y_hat = _predict_classes(model, setup.X_val, setup.batch_size)
+    except Exception as err:  # the student's model or loss failed: explain, don't crash
+        return done(_explain_failure(theirs, setup.y_train, err))
+    result.accuracy = float(np.mean(y_hat == _class_ids(setup.y_val)))
+    message = _accuracy_message(result.accuracy, setup.threshold)
     if any(np.isnan(v) for v in result.history.get("loss", [])):
         message += " — the loss became NaN: is the learning rate too high?"
-    return done(message, passed=threshold is None or result.accuracy >= threshold)
+    return done(message, passed=setup.threshold is None or result.accuracy >= setup.threshold)
+
+
+# Initialisers that carry no data: random ones (their seed is the grader's), and constants.
+_INITIALISERS = frozenset(
+    {
+        "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform", "LecunNormal",
+        "LecunUniform", "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling",
+        "Orthogonal", "OrthogonalInitializer", "Zeros", "Ones", "Constant", "Identity",
+        "IdentityInitializer",
+    }
+)  # fmt: skip
+_MAX_CONFIG_NUMBERS = 16  # numbers one setting of a layer may hold (shapes, factors: a few)
+
+
+def _numbers(node: Any) -> int:
+    if isinstance(node, bool):
+        return 0
+    if isinstance(node, (int, float)):
+        return 1
+    if isinstance(node, list):
+        return sum(_numbers(v) for v in node)
+    return 0
+
+
+def _config_problems(
+    node: Any, layer: str, key: str, out: list[str], inside_list: bool = False
+) -> Any:
+    """``node`` (a serialised Keras config) with every seed removed; data it carries -> ``out``."""
+    if isinstance(node, dict):
+        name = node.get("class_name")
+        if name in ("__numpy__", "__tensor__"):
+            out.append(f"layer {layer!r}: {key} holds an array of numbers")
+            return node
+        if isinstance(name, str) and str(node.get("module", "")).startswith("keras.initializers"):
+            config = node.get("config") if isinstance(node.get("config"), dict) else {}
+            if name not in _INITIALISERS:
+                out.append(f"layer {layer!r}: {key} is a {name}, not a Keras initialiser")
+            elif name == "Constant" and not isinstance(config.get("value"), (int, float)):
+                out.append(f"layer {layer!r}: {key} is a Constant that holds an array of numbers")
+        inner = node.get("config")
+        if isinstance(name, str) and isinstance(inner, dict) and isinstance(inner.get("name"), str):
+            layer = inner["name"]
+        return {
+            k: None if k == "seed" else _config_problems(v, layer, k if k != "config" else key, out)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        numbers = 0 if inside_list else _numbers(node)  # all of them, however nested
+        if numbers > _MAX_CONFIG_NUMBERS:
+            out.append(f"layer {layer!r}: {key} holds {numbers:,} numbers")
+        return [_config_problems(v, layer, key, out, True) for v in node]
+    return node
+
+
+def grader_initialised(
+    model: Any, keras: Any, keep: Sequence[Any] = ()
+) -> tuple[Any, str | None]:
+    """``model`` rebuilt from its configuration, with weights initialised here, now.
+
+    The student's architecture, optimizer and loss, and none of the student's
+    numbers: every initialiser's seed is removed (the global seed, the grader's,
+    decides), a weight equal to one of ``keep`` (the grader's own) keeps its value.
+    ``(None, message)`` when the model carries numbers of its own that the rebuild
+    would keep (an initialiser holding an array, a layer's config full of numbers)
+    or has a frozen layer whose weights are not the grader's.
+
+    Examples
+    --------
+    >>> fresh, problem = grader_initialised(build_model(), keras)  # doctest: +SKIP
+    """
+    keep_arrays = [np.asarray(k) for k in keep]
+
+    def kept(value: np.ndarray) -> bool:
+        return any(k.shape == value.shape and np.array_equal(k, value) for k in keep_arrays)
+
+    frozen = [
+        layer.name
+        for layer in _layers(model)
+        if not layer.trainable and layer.weights
+        and not all(kept(np.asarray(w)) for w in layer.weights)
+        and not isinstance(layer, keras.Model)
+    ]  # fmt: skip
+    if frozen:
+        return None, (
+            f"layer {frozen[0]!r} is frozen (trainable=False): the grader trains every layer "
+            "from its own initialisation, so a frozen layer would keep numbers computed before "
+            "training; leave trainable=True"
+        )
+    problems: list[str] = []
+    config = _config_problems(keras.saving.serialize_keras_object(model), "model", "config",
+                              problems)  # fmt: skip
+    if problems:
+        return None, (
+            f"the model carries numbers of its own ({problems[0]}): the grader initialises "
+            "every weight itself, so use Keras's initialisers (the default, or e.g. "
+            "'he_normal'), not arrays"
+        )
+    try:
+        fresh = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except Exception as err:  # not rebuildable from its config: say so
+        return None, f"the model could not be rebuilt from its configuration: {_short(err)}"
+    if not isinstance(fresh, keras.Model):
+        return None, "the model could not be rebuilt from its configuration"
+    if keep_arrays:
+        theirs, new = model.weights, fresh.weights
+        if len(theirs) != len(new):
+            return None, "the model could not be rebuilt with the same weights"
+        for old, variable in zip(theirs, new, strict=True):
+            value = np.asarray(old)
+            if tuple(variable.shape) == value.shape and kept(value):
+                variable.assign(value)
+    return fresh, None
+
+
+def _layers(model: Any) -> Iterator[Any]:
+    for layer in getattr(model, "layers", ()):
+        yield layer
+        yield from _layers(layer)
 
 
 def assert_accuracy(
@@ -329,13 +537,6 @@ def _build(build_model: Any, input_shape: tuple, keras: Any) -> tuple[Any, str |
     if problem is not None:
         return None, f"build_model() returned something else: {problem[0].lower()}{problem[1:]}"
     return model, None
-
-
-def _steps_taken(model: Any) -> int:
-    try:
-        return int(model.optimizer.iterations)
-    except (AttributeError, TypeError, ValueError):  # not compiled: no optimizer yet
-        return 0
 
 
 def _default_compile(model: Any, y: np.ndarray, keras: Any) -> dict[str, Any]:

@@ -120,16 +120,111 @@ def test_a_model_instead_of_the_function(keras, digits):
     assert result.message.startswith("pass the function build_model itself, without calling it")
 
 
-def test_a_model_trained_in_build_model_is_refused(keras, digits):
+# --- the grader's initialisation: nothing computed before training reaches it -------------
+
+
+def test_weights_trained_in_build_model_do_not_carry_over(keras, digits):
     X, y = digits
+    fresh = train_and_evaluate(tiny_cnn(keras), X, y, epochs=1, seed=3)
+
+    def pretrained():
+        model = tiny_cnn(keras)()
+        model.fit(X, y, epochs=3, verbose=0)  # the held-out digits too
+        model.compile(keras.optimizers.Adam(learning_rate=0.01),
+                      "sparse_categorical_crossentropy", metrics=["accuracy"])  # fmt: skip
+        return model
+
+    cheat = train_and_evaluate(pretrained, X, y, epochs=1, seed=3)
+    assert cheat.accuracy == fresh.accuracy and cheat.history == fresh.history
+    # the model trained is the grader's, not the one build_model returned
+    assert cheat.model is not None and not cheat.model.optimizer.iterations == 0
+
+
+def test_initialisers_seeded_by_the_student_are_seeded_by_the_grader(keras, digits):
+    X, y = digits
+    L = keras.layers
+
+    def build(seed):
+        def build_model():
+            init = keras.initializers.GlorotUniform(seed=seed)
+            model = keras.Sequential([
+                keras.Input((8, 8, 1)), L.Flatten(), L.Dropout(0.2, seed=seed),
+                L.Dense(10, activation="softmax", kernel_initializer=init),
+            ])
+            model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+            return model
+        return build_model  # fmt: skip
+
+    one, other = (train_and_evaluate(build(s), X, y, epochs=1, seed=5) for s in (1, 99))
+    assert one.history == other.history  # the student's seeds changed nothing
+    assert train_and_evaluate(build(1), X, y, epochs=1, seed=6).history != one.history
+
+
+@pytest.mark.parametrize("how", ["constant_array", "frozen", "numbers_in_config"])
+def test_models_that_carry_numbers_of_their_own_are_refused(keras, digits, how):
+    import numpy as np
+
+    X, y = digits
+    L = keras.layers
 
     def build_model():
-        model = tiny_cnn(keras)()
-        model.fit(X[:32], y[:32], epochs=1, verbose=0)
+        if how == "constant_array":
+            dense = L.Dense(10, activation="softmax",
+                            kernel_initializer=keras.initializers.Constant(np.ones((64, 10))))
+        else:
+            dense = L.Dense(10, activation="softmax")  # fmt: skip
+        layers = [keras.Input((8, 8, 1)), L.Flatten(), dense]
+        if how == "numbers_in_config":  # 8 x 8 "statistics" per pixel, as nested lists
+            norm = L.Normalization(mean=np.zeros((8, 8, 1)), variance=np.ones((8, 8, 1)),
+                                   axis=(1, 2, 3))  # fmt: skip
+            layers.insert(1, norm)
+        model = keras.Sequential(layers)
+        if how == "frozen":
+            dense.trainable = False
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
         return model
 
     result = train_and_evaluate(build_model, X, y, epochs=1)
-    assert result.message.startswith("build_model() trained the model already")
+    assert not result.passed and result.accuracy is None and result.model is None
+    wanted = {
+        "constant_array": "kernel_initializer is a Constant that holds an array of numbers",
+        "frozen": "is frozen (trainable=False): the grader trains every layer",
+        "numbers_in_config": "holds 64 numbers",
+    }[how]
+    assert wanted in result.message, result.message
+
+
+def test_the_graders_own_weights_may_stay_and_their_layers_be_frozen(keras, digits):
+    import numpy as np
+
+    X, y = digits
+    L = keras.layers
+    base = keras.Sequential([keras.Input((8, 8, 1)), L.Conv2D(4, 3, name="given")])
+    base.layers[0].set_weights([w + 1 for w in base.layers[0].get_weights()])
+    given = [np.array(w) for w in base.get_weights()]
+
+    def build_model():
+        base.trainable = False
+        model = keras.Sequential([base, L.Flatten(), L.Dense(10, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    refused = train_and_evaluate(build_model, X, y, epochs=1)
+    assert "is frozen" in refused.message
+    kept = train_and_evaluate(build_model, X, y, epochs=1, keep_weights=given)
+    assert kept.accuracy is not None, kept.message
+    trained = kept.model.layers[0].get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(trained, given, strict=True))
+
+
+def test_several_seeds_count_the_median(keras, digits):
+    X, y = digits
+    result = train_and_evaluate(tiny_cnn(keras), X, y, epochs=1, seed=(1, 2, 3), threshold=0.1)
+    each = [r.accuracy for r in result.runs]
+    assert [r.seed for r in result.runs] == [1, 2, 3] and result.seeds == (1, 2, 3)
+    assert result.accuracy == sorted(each)[1]
+    assert "(the median of 3 trainings: " in str(result)
+    assert f"{each[0]:.3f} with seed 1" in str(result)
 
 
 def test_model_without_input_shape_is_built_from_the_data(keras, digits):

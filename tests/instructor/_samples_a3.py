@@ -84,8 +84,22 @@ def a2_samples() -> dict[str, tuple[nbformat.NotebookNode, float]]:
         + "\n\n"
         + _PATCH_CHECKERS.strip()
     )
+    counted = dict(right)
+    counted["layer_params"] = _COUNT_PARAMS.strip()
+    counted["single_layers"] = right["single_layers"].replace(
+        "conv_rgb = 24 * 3 * 3 * 3 + 24", _CONV_RGB_BY_KERAS, 1
+    )
+    assert counted["single_layers"] != right["single_layers"], "update the a2 samples"
+    tables = dict(right)
+    tables["shapes"] = _SHAPES_FROM_TABLES.strip()
     return {
         "correct": (fill(A2, right), A2_MAX),
+        # Part A's rule: the numbers worked out, not read off Keras or the kit. The answers
+        # come from a Python without either: the parameter lists (2 points) and conv_rgb
+        # (1 point) are lost, the rest counts
+        "rule_count_params": (fill(A2, counted), A2_MAX - 3),
+        # the shapes from the kit's table function, reached by a built name: 2 points
+        "rule_kit_tables": (fill(A2, tables), A2_MAX - 2),
         # padding='valid' in the first convolution: the total (1 point) and the layer
         # check (3 points) fail; part A and the compile check still count
         "padding": (fill(A2, padding), A2_MAX - 4),
@@ -95,6 +109,42 @@ def a2_samples() -> dict[str, tuple[nbformat.NotebookNode, float]]:
         "patched_checkers": (fill(A2, patched), A2_MAX - 5),
     }
 
+
+_COUNT_PARAMS = """
+_net = keras.Sequential([
+    keras.Input(shape=(38, 38, 3)),
+    layers.Conv2D(12, 5, activation="relu"),
+    layers.MaxPooling2D(2),
+    layers.Conv2D(24, 3, strides=2, padding="same", activation="relu"),
+    layers.MaxPooling2D(2),
+    layers.Flatten(),
+    layers.Dense(48, activation="relu"),
+    layers.Dense(10, activation="softmax"),
+])
+layer_params = [layer.count_params() for layer in _net.layers]
+total_params = _net.count_params()
+"""
+
+_CONV_RGB_BY_KERAS = (
+    "conv_rgb = keras.Sequential([keras.Input(shape=(48, 48, 3)), layers.Conv2D(24, 3)])"
+    ".count_params()"
+)
+
+_SHAPES_FROM_TABLES = """
+import importlib
+
+_table = getattr(importlib.import_module("cnnwidgets." + "core"), "stack_" + "table")
+_net = [
+    {"layer": "Conv2D", "filters": 12, "kernel_size": 5, "activation": "relu"},
+    {"layer": "MaxPooling2D", "pool_size": 2},
+    {"layer": "Conv2D", "filters": 24, "kernel_size": 3, "strides": 2, "padding": "same"},
+    {"layer": "MaxPooling2D", "pool_size": 2},
+    {"layer": "Flatten"},
+    {"layer": "Dense", "units": 48},
+    {"layer": "Dense", "units": 10},
+]
+shapes = [tuple(row["output_shape"][1:]) for row in _table((38, 38, 3), _net)]
+"""
 
 # Redefines the checkers the hidden tests import, and the number the visible one reads.
 _PATCH_CHECKERS = """
@@ -177,11 +227,71 @@ def build_model():
     return model
 """
 
+# Adam at 1e-5 learns next to nothing in 12 epochs: honestly, the head and budget points only.
+_SLOW = """
+def build_model():
+    model = keras.Sequential([
+        keras.Input(shape=(8, 8, 1)),
+        layers.Flatten(),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+"""
+
+# The same model trained on all 1,797 digits (the grader's held-out ones too) inside
+# build_model, then compiled again so that its optimizer has taken no step; and the same
+# with every layer frozen, so that training cannot undo it.
+_PRETRAINED = """
+def build_model(freeze=False):
+    model = keras.Sequential([
+        keras.Input(shape=(8, 8, 1)),
+        layers.Flatten(),
+        layers.Dense(10, activation="softmax"),
+    ])
+    digits = load_dataset("digits")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(digits.X, digits.y, epochs=15, verbose=0)
+    for layer in model.layers:
+        layer.trainable = not freeze
+    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+"""
+_PRETRAINED_FROZEN = _PRETRAINED.replace("freeze=False", "freeze=True")
+
+# A fresh model whose initialisers hold weights trained once, in the answer cell.
+_CONSTANT_INIT = """
+_digits = load_dataset("digits")
+_teacher = keras.Sequential([keras.Input(shape=(8, 8, 1)), layers.Flatten(),
+                             layers.Dense(10, activation="softmax")])
+_teacher.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+_teacher.fit(_digits.X, _digits.y, epochs=15, verbose=0)
+_kernel, _bias = _teacher.layers[-1].get_weights()
+
+
+def build_model():
+    model = keras.Sequential([
+        keras.Input(shape=(8, 8, 1)),
+        layers.Flatten(),
+        layers.Dense(10, activation="softmax",
+                     kernel_initializer=keras.initializers.Constant(_kernel),
+                     bias_initializer=keras.initializers.Constant(_bias)),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+"""
+
 # student -> (build_model cell, expected score, {test grade_id: text its output must contain})
 _A3_CASES: dict[str, tuple[str | None, float, dict[str, str]]] = {
     "correct": (None, A3_MAX, {}),
     # head and budget right; 0.89 held-out accuracy
-    "weak": (_WEAK, 2.0, {"test_accuracy": "< 0.970 required (seed 1, 12 epochs, 650 parameters"}),
+    "weak": (
+        _WEAK, 2.0,
+        {"test_accuracy": "< 0.970 required (the median of 2 trainings: 0."},
+    ),  # fmt: skip
     # 307,210 parameters: the head point only
     "over_budget": (
         _OVER_BUDGET,
@@ -206,7 +316,19 @@ _A3_CASES: dict[str, tuple[str | None, float, dict[str, str]]] = {
         {"test_head": "Got None", "test_accuracy": "build_model() returned None"},
     ),
     # head and budget right; no accuracy points whatever the notebook claims
-    "hard_coded": (_HARD_CODED, 2.0, {"test_accuracy": "< 0.970 required (seed 1"}),
+    "hard_coded": (_HARD_CODED, 2.0, {"test_accuracy": "< 0.970 required (the median of 2"}),
+    # The weights a model comes with never reach the grader's training: what the slow model
+    # honestly earns is what its pretrained disguises earn
+    "slow": (_SLOW, 2.0, {"test_accuracy": "< 0.970 required"}),
+    "rule_pretrained": (_PRETRAINED, 2.0, {"test_accuracy": "< 0.970 required"}),
+    "rule_pretrained_frozen": (
+        _PRETRAINED_FROZEN, 2.0,
+        {"test_accuracy": "is frozen (trainable=False): the grader trains every layer"},
+    ),  # fmt: skip
+    "rule_constant_init": (
+        _CONSTANT_INIT, 2.0,
+        {"test_accuracy": "kernel_initializer is a Constant that holds an array of numbers"},
+    ),  # fmt: skip
 }
 
 
