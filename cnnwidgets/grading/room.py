@@ -125,6 +125,18 @@ def _error_report(exc: BaseException, filename: str, source: str) -> dict[str, A
     return report
 
 
+def _statements(code: str, filename: str) -> list[tuple[str, Any]]:
+    """The cell's top-level statements: (source, compiled on its own, line numbers kept)."""
+    import ast
+
+    tree = ast.parse(code, filename)
+    return [
+        (ast.get_source_segment(code, node) or "",
+         compile(ast.Module(body=[node], type_ignores=[]), filename, "exec"))
+        for node in tree.body
+    ]  # fmt: skip
+
+
 def _mentions(source: str, name: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", source) is not None
 
@@ -141,7 +153,8 @@ class _Runner:
         sys.modules["__main__"] = self.module
         self.log = _ImportLog(allowed)
         sys.meta_path.append(self.log)
-        self.cells: list[dict[str, Any]] = []  # id, source, error
+        self.cells: list[dict[str, Any]] = []  # id, source, first error
+        self.failures: list[dict[str, Any]] = []  # every statement that failed: id, source, error
         self.codec = None
         if codec_path:
             import importlib.util
@@ -181,12 +194,25 @@ class _Runner:
             filename = f"<cell {cell_id}>"
             self.linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
 
+            failed: list[tuple[str, BaseException]] = []
+
             def run() -> None:
-                exec(compile(code, filename, "exec"), self.module.__dict__)  # noqa: S102
+                # Statement by statement, going on past an error: a line that needs what the
+                # rule forbids costs that line, not the honest lines after it in the cell.
+                namespace = self.module.__dict__
+                for text, statement in _statements(code, filename):
+                    try:
+                        exec(statement, namespace)  # noqa: S102
+                    except Exception as exc:  # noqa: BLE001  (the student's error is data)
+                        failed.append((text, exc))
 
             exc = self._timed(timeout, run)
-            if exc is not None:
-                error = _error_report(exc, filename, code)
+            if exc is not None:  # interrupted, or the code itself would not parse
+                failed.append((code, exc))
+            for text, problem in failed:
+                report = _error_report(problem, filename, code)
+                self.failures.append({"id": cell_id, "source": text, "error": report})
+            error = self.failures[-len(failed)]["error"] if failed else None
         self.cells.append({"id": cell_id, "source": source, "error": error})
         return {"op": "ran", "id": cell_id, "error": error}
 
@@ -201,11 +227,11 @@ class _Runner:
                     binder = cell["id"]
             found[name] = {"defined": name in namespace, "cell": binder,
                            "callable": callable(namespace.get(name))}  # fmt: skip
-        cells = [
+        cells = [  # one entry per statement that failed, with the names it mentions
             {"id": c["id"], "error": c["error"],
              "mentions": [n for n in names if _mentions(c["source"], n)],
              "source_names": sorted(set(re.findall(r"[A-Za-z_]\w*", c["source"])))[:500]}
-            for c in self.cells if c["error"] is not None
+            for c in self.failures[-2000:]
         ]  # fmt: skip
         example = None
         source = message.get("example")

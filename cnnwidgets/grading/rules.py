@@ -148,7 +148,10 @@ def _stated(rule: Rule) -> str:
     return f"The rule of this task: {rule.sentence}"
 
 
-def explain(rule: Rule, name: str, error: dict, where: str, cells: list[dict]) -> str | None:
+def explain(
+    rule: Rule, name: str, error: dict, where: str, cells: list[dict], depth: int = 0,
+    first: tuple[str, str, dict] | None = None,
+) -> str | None:
     """Why ``error`` (raised ``where``) breaks ``rule``, or ``None`` if it does not.
 
     It does when it is an import of a module the rule does not allow, or a
@@ -163,17 +166,26 @@ def explain(rule: Rule, name: str, error: dict, where: str, cells: list[dict]) -
         )
     kind = error.get("type")
     missing = error.get("name") if kind in ("NameError", "AttributeError") else None
-    if not isinstance(missing, str):
+    if not isinstance(missing, str) or depth > 5:
         return None
-    for cell in cells:
+    first = first or (missing, where, error)  # what the message is about: the answer's own stop
+    for cell in reversed(cells):  # the latest statement that was to define it, and why it did not
         stop = cell.get("error")
-        if (isinstance(stop, dict) and _forbidden(rule, stop.get("module"))
-                and missing in (cell.get("source_names") or [])):  # fmt: skip
+        if not isinstance(stop, dict) or stop is error:
+            continue
+        if missing not in (cell.get("source_names") or []):
+            continue
+        if _forbidden(rule, stop.get("module")):
+            wanted, at, own = first
             return (
-                f"{name} needs {missing}, which {_where(cell.get('id'), stop)} was to define with "
-                f"{stop['module']}, which this task does not allow: {where} stops with "
-                f"{kind}: {error.get('message', '')}. {_stated(rule)}"
+                f"{name} needs {wanted}, which comes from {_where(cell.get('id'), stop)}: that "
+                f"uses {stop['module']}, which this task does not allow; {at} stops with "
+                f"{own.get('type')}: {own.get('message', '')}. {_stated(rule)}"
             )
+        if stop.get("type") in ("NameError", "AttributeError"):  # a chain: keras = quiet_keras()
+            deeper = explain(rule, name, stop, where, cells, depth + 1, first)
+            if deeper is not None:
+                return deeper
     return None
 
 

@@ -89,10 +89,13 @@ def test_honest_numpy_answers_follow_the_rule(room):
 def test_a_forbidden_import_is_named_with_its_cell_and_line(room):
     _run(room, ("pool2d", "import numpy as np\nfrom scipy.ndimage import maximum_filter\n"
                           "def pool2d(x):\n    return maximum_filter(x, 2)[::2, ::2]"))  # fmt: skip
+    # the whole cell names pool2d; its import line is where it stopped
+    _run(room, ("pool2d_too", "from scipy.ndimage import maximum_filter as pool2d"))
     problem = rule_violation(NUMPY_ONLY, ["pool2d"], room.check(["pool2d"]))
     assert problem is not None
     assert problem.startswith("pool2d uses scipy, which this task does not allow: answer cell "
-                              "'pool2d', line 2 (`from scipy.ndimage import maximum_filter`)")
+                              "'pool2d_too', line 1 (`from scipy.ndimage import maximum_filter as "
+                              "pool2d`)")  # fmt: skip
     assert NUMPY_ONLY.sentence in problem
 
 
@@ -112,8 +115,20 @@ def test_a_name_from_a_forbidden_cell_is_traced_to_that_cell(room):
     )
     problem = rule_violation(RULES["by_hand"], ["shapes"], room.check(["shapes"]))
     assert problem is not None
-    assert problem.startswith("shapes needs keras, which cell 2, line 1 (`from cnnwidgets._keras "
-                              "import quiet_keras`) was to define with cnnwidgets")  # fmt: skip
+    assert problem.startswith("shapes needs keras, which comes from cell 2, line 1 (`from "
+                              "cnnwidgets._keras import quiet_keras`): that uses cnnwidgets")
+    assert "answer cell 'shapes', line 1 (`shapes = [keras.layers" in problem  # fmt: skip
+
+
+def test_a_forbidden_line_costs_that_line_not_the_honest_ones_after_it(room):
+    _run(room, ("mixed", "import keras\nconv_rgb = keras.layers.Conv2D(8, 3)\ndense = 7 * 10 + 10"))
+    report = room.check(["conv_rgb", "dense"])
+    assert not report["names"]["conv_rgb"]["defined"] and report["names"]["dense"]["defined"]
+    problem = rule_violation(RULES["by_hand"], ["conv_rgb"], report)
+    assert problem is not None and problem.startswith(
+        "conv_rgb needs keras, which comes from answer cell 'mixed', line 1 (`import keras`)"
+    )
+    assert rule_violation(RULES["by_hand"], ["dense"], report) is None
 
 
 def test_a_wrong_or_missing_answer_is_not_a_rule_matter(room):

@@ -385,35 +385,37 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
         "size_c, size_d = o(28, 5, strides=2, padding=1), o(9, 3, strides=2, padding='same')\n"
         "pool_a, pool_b, pool_c = p(26), p(9), p(15, 3, strides=2)"
     )
-    says = "which this task does not allow"
+    def says(module: str) -> str:
+        return f"uses {module}, which this task does not allow"
+
     return {
         # both functions imported from the kit: the hand values only
         "rule_kit_import": Case(
             _fill({**right, "conv2d": "from cnnwidgets import conv2d, pool2d", "pool2d": "pass"}),
-            4.0, "conv2d uses cnnwidgets, " + says,
+            4.0, says("cnnwidgets"),
         ),
         "rule_kit_by_name": Case(
-            _fill({**right, "conv2d": _KIT_BY_NAME.strip()}), A1_MAX - 6, says
+            _fill({**right, "conv2d": _KIT_BY_NAME.strip()}), A1_MAX - 6, says("cnnwidgets")
         ),
         "rule_scipy_wrapper": Case(_fill({**right, "conv2d": _SCIPY_CONV.strip()}), A1_MAX - 6,
-                                   "conv2d uses scipy, " + says),  # fmt: skip
+                                   says("scipy")),  # fmt: skip
         "rule_patched_numpy": Case(
-            _fill({**right, "conv2d": _PATCHED_NUMPY.strip()}), A1_MAX - 6, "conv2d uses scipy"
+            _fill({**right, "conv2d": _PATCHED_NUMPY.strip()}), A1_MAX - 6, says("scipy")
         ),
         "rule_fallback": Case(_fill({**right, "conv2d": _FALLBACK.strip()}), A1_MAX - 6),
         "rule_keras_pool": Case(_fill({**right, "pool2d": _KERAS_POOL.strip()}), A1_MAX - 3,
-                                "pool2d uses keras, " + says),  # fmt: skip
+                                says("keras")),  # fmt: skip
         "rule_skimage_pool": Case(_fill({**right, "pool2d": _SKIMAGE_POOL.strip()}), A1_MAX - 3,
-                                  "pool2d uses skimage, " + says),  # fmt: skip
+                                  says("skimage")),  # fmt: skip
         "rule_exec_and_dict": Case(_fill({**right, "pool2d": _EXEC_AND_DICT.strip()}), A1_MAX - 3,
-                                   "pool2d uses cnnwidgets, " + says),  # fmt: skip
+                                   says("cnnwidgets")),  # fmt: skip
         # the hand values read off the kit: their points only
         "rule_hand_value_from_kit": Case(
             _fill({**right, "hand_value": "import cnnwidgets as cw\n" + hand}), A1_MAX - 1,
-            "hand_value uses cnnwidgets, " + says,
+            says("cnnwidgets"),
         ),
         "rule_sizes_from_kit": Case(_fill({**right, "sizes": sizes}), A1_MAX - 2,
-                                    "size_a uses cnnwidgets, " + says),  # fmt: skip
+                                    says("cnnwidgets")),  # fmt: skip
     }
 
 

@@ -113,7 +113,7 @@ def test_a3_grading_never_modifies_a_submission(graded_a3):
     assert tree_hashes(graded_a3.root / "submitted") == graded_a3.before
 
 
-_ACCURACY = re.compile(r"held-out accuracy (\d\.\d+) [<≥] 0\.970 required \(seed (\d)")
+_ACCURACY = re.compile(r"(\d\.\d+) with seed (\d)")
 
 
 def _accuracies(root: Path, student: str) -> list[tuple[str, str]]:
@@ -124,12 +124,12 @@ def _accuracies(root: Path, student: str) -> list[tuple[str, str]]:
 
 def test_a3_regrading_gives_the_same_scores_and_accuracies(graded_a3):
     root = graded_a3.root
-    # weak (with Dropout) prints its accuracy in the hidden test's message (seed 1; the
-    # self-check does not train while grading); the reference passes silently
+    # weak (with Dropout) prints its accuracies in the hidden test's message (seeds 1 and 2;
+    # the self-check does not train while grading); the reference passes silently
     students = ["weak"]
     before = scores(root, A3)
     accuracies = {s: _accuracies(root, s) for s in students}
-    assert [seed for _, seed in accuracies["weak"]] == ["1"]
+    assert [seed for _, seed in accuracies["weak"]] == ["1", "2"]
     args = [arg for s in students for arg in ("--student", s)]
     run = cnnkit(
         "--course",

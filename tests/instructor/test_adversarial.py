@@ -102,3 +102,19 @@ def test_corpus_summary(hostile, request):
     )
     request.config.stash.setdefault(SUMMARY_LINES, []).append(line)  # shown at the end
     assert (crashes, wrongly, lost) == (0, 0, 0), line
+
+
+def test_feedback_says_why_an_answer_was_refused(hostile, tmp_path):
+    """The rule's message reaches the student's feedback page; the hidden tests do not."""
+    import html
+    import re
+
+    root, *_ = hostile
+    run = cnnkit("--course", str(root), "feedback", A1, "--student", "rule_scipy_wrapper",
+                 tmpdir=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    page = (root / "feedback" / "rule_scipy_wrapper" / A1 / f"{A1}.html").read_text()
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "RuleViolation: conv2d" in text and "uses scipy, which this task does not allow" in text
+    assert "The rule of this task: NumPy and Python only" in text
+    assert "HIDDEN TESTS" not in text and "default_rng(101)" not in text

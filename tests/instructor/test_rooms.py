@@ -117,7 +117,7 @@ def test_no_disguise_reaches_a_forbidden_library(sandboxed_room, disguise):
     report = sandboxed_room.check(["conv2d"], EXAMPLE, timeout=60)
     assert report["example"]["error"] is not None, f"{disguise} computed a convolution: {report}"
     if disguise == "kit_source_from_disk":  # no import to name: the file is not there at all
-        assert [c["error"]["type"] for c in report["cells"]] == ["FileNotFoundError"], report
+        assert [c["error"]["type"] for c in report["cells"]][0] == "FileNotFoundError", report
         return
     problem = rule_violation(RULE, ["conv2d"], report)
     assert problem is not None and "which this task does not allow" in problem, report
