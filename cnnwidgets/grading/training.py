@@ -344,6 +344,17 @@ _INITIALISERS = frozenset(
     }
 )  # fmt: skip
 _MAX_CONFIG_NUMBERS = 16  # numbers one setting of a layer may hold (shapes, factors: a few)
+_MAX_MODEL_NUMBERS = 64  # numbers all the model's settings longer than a shape may hold
+
+
+def _listed_numbers(node: Any) -> int:
+    """Numbers in the config's lists longer than a shape (4), counted over the whole model."""
+    if isinstance(node, dict):
+        return sum(_listed_numbers(v) for v in node.values())
+    if isinstance(node, list):
+        count = _numbers(node)
+        return count if count > 4 else sum(_listed_numbers(v) for v in node)
+    return 0
 
 
 def _numbers(node: Any) -> int:
@@ -423,6 +434,8 @@ def grader_initialised(
     problems: list[str] = []
     config = _config_problems(keras.saving.serialize_keras_object(model), "model", "config",
                               problems)  # fmt: skip
+    if not problems and (spread := _listed_numbers(config)) > _MAX_MODEL_NUMBERS:
+        problems.append(f"its layers' settings hold {spread:,} numbers between them")
     if problems:
         return None, (
             f"the model carries numbers of its own ({problems[0]}): the grader initialises "

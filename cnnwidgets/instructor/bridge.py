@@ -225,9 +225,9 @@ def _read_file(folder: Path, name: object) -> bytes:
 
 
 class _Reader:
-    def __init__(self, folder: Path, call, safe: bool, refs=None, on_model=None):
+    def __init__(self, folder: Path, call, safe: bool, refs=None, on_model=None, imports=True):
         self.folder, self.call, self.safe = folder, call, safe
-        self.refs, self.on_model = refs, on_model
+        self.refs, self.on_model, self.imports = refs, on_model, imports
         self.items = 0
 
     def __call__(self, node: Any, depth: int = 0) -> Any:
@@ -308,6 +308,8 @@ class _Reader:
     def tag_module(self, depth, name):
         import importlib
 
+        if not self.imports:
+            raise BridgeError(f"a module ({str(name)[:80]}) where only data may come")
         if not isinstance(name, str) or not _trusted(name):
             raise BridgeError(f"module {name!r} is not one the grader imports")
         try:
@@ -316,6 +318,11 @@ class _Reader:
             raise BridgeError(f"cannot import module {name!r}: {exc}") from None
 
     def tag_import(self, depth, module, qualname):
+        if not self.imports:  # a rule's room answers with data and its own functions only
+            raise BridgeError(
+                f"{str(module)[:80]}.{str(qualname)[:80]}, a library's function, where only data "
+                "and the answer's own functions may come"
+            )
         value = self.tag_module(depth, module)
         for part in _typed(qualname, str).split("."):
             try:
@@ -398,8 +405,12 @@ def decode(
     safe: bool = True,
     refs: Callable[[int], Any] | None = None,
     on_model: Callable[[Any, int], None] | None = None,
+    imports: bool = True,
 ) -> Any:
     """The value an :func:`encode` tree stands for; :class:`BridgeError` if it is not data.
+
+    With ``imports=False`` modules and library functions named by the other side are
+    refused too: what a rule's room answers must be computed there.
 
     ``call(handle, name)`` makes the stand-in for a function handle; without
     it a handle is refused. ``refs(handle)`` resolves a reference (the kernel's
@@ -418,7 +429,7 @@ def decode(
     cnnwidgets.instructor.bridge.BridgeError: unknown kind of answer 'eval'
     """
     try:
-        return _Reader(Path(folder), call, safe, refs, on_model)(node)
+        return _Reader(Path(folder), call, safe, refs, on_model, imports)(node)
     except RecursionError:
         raise BridgeError("the answer is nested too deeply") from None
     except TypeError as exc:  # a tag with the wrong number of fields

@@ -151,6 +151,19 @@ class LimitedExecute(Execute):
         self._room_bridges[rule.room] = bridge
         return room.Room(command, env=env, cwd=cwd, log=Path(bridge) / "room.log")
 
+    def _kernel_pid(self) -> int | None:
+        provisioner = getattr(self.km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None) if provisioner is not None else None
+        return pid if isinstance(pid, int) else None
+
+    def _kernels_frozen(self):
+        """The kernel stopped while its room answers a test: what the kernel computes can then
+        never reach the room in time, whatever the channel (see ``sandbox.frozen``)."""
+        from .sandbox import frozen
+
+        own = self._kernel_pid()
+        return frozen([own] if own else [])
+
     def _room_call(self, message: dict, left: float) -> dict:
         """Answer the verifier's ``room`` / ``room_check`` message from that room."""
         from ..grading.room import RoomDead
@@ -165,8 +178,9 @@ class LimitedExecute(Execute):
             if message.get("op") == "room_check":
                 names = [str(n) for n in message.get("names") or []][:100]
                 example = message.get("example")
-                report = room.check(names, example if isinstance(example, str) else None,
-                                    timeout=left)  # fmt: skip
+                with self._kernels_frozen():
+                    report = room.check(names, example if isinstance(example, str) else None,
+                                        timeout=left)  # fmt: skip
                 return {"report": report}
             request = str(message.get("request"))
             folder = os.path.join(self._room_bridges[key], "to_room")
@@ -174,7 +188,8 @@ class LimitedExecute(Execute):
                 r"[\w.-]+", Path(request).name
             ):
                 return {"error": f"the grader refused a request outside the bridge: {request!r}"}
-            reply = room.serve(request, timeout=left)
+            with self._kernels_frozen():
+                reply = room.serve(request, timeout=left)
             imports = reply.get("imports") if isinstance(reply.get("imports"), list) else []
             error = reply.get("error")
             return {"imports": imports[:50], "error": str(error)[:500] if error else None}

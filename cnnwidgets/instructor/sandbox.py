@@ -28,7 +28,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -43,6 +46,7 @@ __all__ = [
     "SandboxUnavailable",
     "availability",
     "command",
+    "frozen",
 ]
 
 MB = 1024 * 1024
@@ -199,6 +203,8 @@ def command(
     python: list[str] | None = None,
     extra: tuple[tuple[str, str], ...] = (),
     hidden: tuple[str, ...] = (),
+    sealed: bool = False,
+    nice: int = 0,
 ) -> list[str]:
     """The command line that runs ``kernel_cmd`` inside the sandbox.
 
@@ -209,6 +215,9 @@ def command(
     interpreter, the venv and the kit); ``extra`` binds more files or folders
     read-only (``(source, where inside)``); ``hidden`` folders are covered with
     an empty file system (a rule's room: site-packages it must not see).
+    ``sealed`` (a rule's room): ``private_dir`` is the only writable folder (``cwd``,
+    ``/tmp`` and ``/proc`` are read-only, there is no ``/dev/shm``), and ``extra``
+    may bind ``/dev/null`` over a file to take it away. ``nice`` lowers the priority.
     """
     bwrap = _bwrap()
     if bwrap is None:
@@ -233,10 +242,15 @@ def command(
     args += [item for p in hidden if os.path.isdir(p) for item in ("--tmpfs", p)]
     args += [item for src, dest in extra for item in ("--ro-bind", src, dest)]
     args += ["--proc", "/proc", "--dev", "/dev"]
-    # Shared memory for Python's multiprocessing locks (joblib warns on stderr without it).
-    args += ["--perms", "1777", "--size", str(64 * MB), "--tmpfs", "/dev/shm"]
-    args += ["--bind", private_dir, private_dir, "--bind", cwd, cwd]
+    if sealed:
+        args += ["--bind", private_dir, private_dir, "--ro-bind", cwd, cwd]
+    else:
+        # Shared memory for Python's multiprocessing locks (joblib warns on stderr without it).
+        args += ["--perms", "1777", "--size", str(64 * MB), "--tmpfs", "/dev/shm"]
+        args += ["--bind", private_dir, private_dir, "--bind", cwd, cwd]
     args += [item for p in shared for item in ("--bind", p, p)]
+    if sealed:  # last: the folders above are mounted on /tmp's file system
+        args += ["--remount-ro", "/proc", "--remount-ro", "/tmp"]
     args += ["--chdir", cwd]
     args += ["--clearenv"]
     for key, value in sorted(env.items()):
@@ -245,6 +259,8 @@ def command(
     if uid is not None:
         args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--no-new-privs", "--"]  # fmt: skip
+    if nice:
+        args += ["nice", "-n", str(nice)]
     args += [
         "prlimit",
         f"--as={limits.memory_mb * MB}",
@@ -343,6 +359,9 @@ class SandboxKernelManager(SocketKernelManager):
             limits=self._limits(),
             uid=uid,
             shared=(self.bridge_dir,),
+            # Below the verifier, which trains the tests' models: busy loops in a
+            # submission take spare time only, from its own and other graders' tests.
+            nice=KERNEL_NICE,
         )
         return cmd, kw
 
@@ -400,11 +419,13 @@ class SandboxKernelManager(SocketKernelManager):
         python = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
         argv = room.command(allowed, f"{inside}/site", codec=f"{inside}/bridge.py", python=python)
         argv[3] = f"{inside}/room.py"  # the runner as bound inside
+        # No foreign machine code: no ctypes, and (seccomp) no memfd to load a library from.
+        extra += [("/dev/null", path) for path in _ctypes_files()]
         folders = sorted({os.path.realpath(sys.base_prefix), os.path.dirname(python)})
         cmd = command(argv, cwd=home, private_dir=bridge, env=env, limits=self._limits(),
                       uid=uid, python=folders, extra=tuple(extra),
-                      hidden=tuple(site_folders()))  # fmt: skip
-        return cmd, env, home, bridge
+                      hidden=tuple(site_folders()), sealed=True, nice=KERNEL_NICE)  # fmt: skip
+        return _with_seccomp(cmd, home), env, home, bridge
 
     async def _async_interrupt_kernel(self) -> None:
         # jupyter_client signals the process group, which holds bwrap too: bwrap dies of
@@ -446,6 +467,52 @@ def verifier_uid(key: str, kernel_uid: int | None) -> int | None:
     if uid is not None and uid == kernel_uid:
         uid = _FIRST_UID + (uid - _FIRST_UID + 1) % _UIDS
     return uid
+
+
+KERNEL_NICE = 10  # kernels and rooms run below the grader and its verifiers
+
+# seccomp (BPF): refuse memfd_create and memfd_secret, allow the rest. (arch, syscall numbers)
+_NO_MEMFD = {
+    "x86_64": (0xC000003E, (319, 447, 0x40000000 + 319, 0x40000000 + 447)),
+    "aarch64": (0xC00000B7, (279, 447)),
+}
+
+
+def _seccomp_program() -> bytes | None:
+    """A classic BPF seccomp filter for this machine, or None where it is not known."""
+    import platform
+    import struct
+
+    known = _NO_MEMFD.get(platform.machine())
+    if known is None:
+        return None
+    arch, numbers = known
+    allow, refuse = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    n = len(numbers)
+    program = [(0x20, 0, 0, 4), (0x15, 0, n + 1, arch), (0x20, 0, 0, 0)]  # load arch, nr
+    program += [(0x15, n - i, 0, number) for i, number in enumerate(numbers)]
+    program += [(0x06, 0, 0, allow), (0x06, 0, 0, refuse)]
+    return b"".join(struct.pack("=HBBI", *op) for op in program)
+
+
+def _with_seccomp(cmd: list[str], folder: str) -> list[str]:
+    """``cmd`` (bwrap ...) with the filter on fd 9 (a shell opens it: bwrap reads it from there)."""
+    program = _seccomp_program()
+    if program is None:
+        return cmd
+    path = os.path.join(folder, "seccomp.bpf")
+    with open(path, "wb") as fh:
+        fh.write(program)
+    return ["/bin/sh", "-c", 'exec "$@" 9<"$0"', path, cmd[0], "--seccomp", "9", *cmd[1:]]
+
+
+def _ctypes_files() -> list[str]:
+    import glob
+    import sysconfig
+
+    dynload = os.path.join(sysconfig.get_path("platstdlib", vars={"platbase": sys.base_prefix}),
+                           "lib-dynload")  # fmt: skip
+    return sorted(glob.glob(os.path.join(os.path.realpath(dynload), "_ctypes*.so")))
 
 
 def site_folders() -> list[str]:
@@ -511,3 +578,67 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append((int(fields[19]), int(entry)))  # start time, pid
     return [p for _, p in sorted(found)]
+
+
+# --- freezing a kernel while its rule's room answers -----------------------------------------
+# A room answers a test's call with the submission's kernel stopped: code in the kernel cannot
+# answer for the room through a channel no sandbox closes (locks on a shared read-only file,
+# CPU timing). Kernels of other submissions graded at the same time are not stopped (one
+# student's slow answer must never stall another's grading): `--jobs 1` leaves none running.
+
+
+def _state(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _trees(roots: list[int]) -> list[int]:
+    """``roots`` and all their descendants, from one pass over /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                parent = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], list(roots)
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, ()))
+    return found
+
+
+@contextmanager
+def frozen(roots: list[int]) -> Iterator[None]:
+    """Every process under ``roots`` stopped (SIGSTOP) for the block, then continued."""
+    stopped: list[int] = []
+    for _ in range(50):  # until no new process appears (one could fork meanwhile)
+        new = [p for p in _trees(roots) if p not in stopped]
+        if not new:
+            break
+        for pid in new:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+            except (ProcessLookupError, PermissionError):
+                pass
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and any(
+        _state(p) not in ("T", "t", "Z", "X", None) for p in stopped
+    ):
+        time.sleep(0.001)
+    try:
+        yield
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except (ProcessLookupError, PermissionError):
+                pass

@@ -142,6 +142,7 @@ class Channel:
             if rule is not None:
                 self.explain_missing(rule, name)
             raise KeyError(name)
+        _refuse_the_kits_own(name, answer.get("value"))
         return self.value(answer, f"`{name}`", room, rule, name)
 
     def value(
@@ -158,8 +159,8 @@ class Channel:
         if "value" not in answer:
             raise BridgeError(f"the student's code gave no value for {what}")
         _, outbox = self.folders(room)
-        if room is not None:
-            return decode(answer["value"], outbox,
+        if room is not None:  # data and the answer's own functions: no library by name
+            return decode(answer["value"], outbox, imports=False,
                           call=lambda h, n: StudentFunction(self, h, n, room, rule))  # fmt: skip
         value = decode(answer["value"], outbox, call=self.function, on_model=self.remember)
         self._keep_from_kernel(value)
@@ -303,6 +304,19 @@ class StudentFunction:
     def __repr__(self) -> str:
         where = "its kernel" if self._room is None else "the rule's Python"
         return f"<function {self.__name__} (the submission's, run in {where})>"
+
+
+def _refuse_the_kits_own(name: str, node: Any) -> None:
+    """A test reads the student's answers: one that is the kit's own function is not one.
+
+    (Tests read only answers from the kernel; the kit's functions they need they import.)
+    """
+    if (isinstance(node, list) and len(node) == 3 and node[0] == "import"
+            and isinstance(node[1], str) and node[1].split(".")[0] == "cnnwidgets"):  # fmt: skip
+        raise AssertionError(
+            f"{name} is the kit's own {node[1]}.{node[2]}, not an answer: write {name} "
+            "yourself (the kit's functions are there to learn from and to check with)"
+        )
 
 
 def _student_exception(raised: Any, what: str) -> Exception:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import _redteam
 from ._samples import A1_MAX, REPO, _fill, solution_answers
 
 COURSE_CELL_TIMEOUT = 20  # seconds per cell in the adversarial course (the kit's default: 120)
@@ -416,6 +417,17 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
         ),
         "rule_sizes_from_kit": Case(_fill({**right, "sizes": sizes}), A1_MAX - 2,
                                     says("cnnwidgets")),  # fmt: skip
+        # a second reviewer's disguises (see _redteam.py): the hand values only
+        "redteam_codec_patch": Case(
+            _fill({**right, "conv2d": _redteam.CODEC_PATCH_CONV,
+                   "pool2d": _redteam.CODEC_PATCH_POOL}),
+            4.0, "conv2d is the kit's own cnnwidgets.conv2d, not an answer",
+        ),  # fmt: skip
+        "redteam_lock_channel": Case(
+            _fill({**right, "conv2d": _redteam.LOCK_CHANNEL + _redteam.LOCK_CHANNEL_CONV,
+                   "pool2d": _redteam.LOCK_CHANNEL_POOL}),
+            4.0,
+        ),  # fmt: skip
     }
 
 

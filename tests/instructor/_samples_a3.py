@@ -325,6 +325,11 @@ _A3_CASES: dict[str, tuple[str | None, float, dict[str, str]]] = {
         _PRETRAINED_FROZEN, 2.0,
         {"test_accuracy": "is frozen (trainable=False): the grader trains every layer"},
     ),  # fmt: skip
+    # the kit's own network as the answer (a second reviewer's idea): refused, by name
+    "rule_kit_network": (
+        "from cnnwidgets.networks import digits_cnn as build_model", 0.0,
+        {"test_head": "build_model is the kit's own cnnwidgets.networks.digits_cnn"},
+    ),  # fmt: skip
     "rule_constant_init": (
         _CONSTANT_INIT, 2.0,
         {"test_accuracy": "kernel_initializer is a Constant that holds an array of numbers"},

@@ -151,9 +151,21 @@ def test_the_room_sees_nothing_of_the_kernel_the_course_or_the_machines_packages
         "        'uid': os.getuid(), 'pids': sorted(int(p) for p in os.listdir('/proc')"
         " if p.isdigit())}"
     )
+    probe += (
+        "\ndef refused(attempt):\n"
+        "    try:\n        attempt()\n    except (OSError, ImportError):\n        return True\n"
+        "    return False\n"
+        "seen['no_writing'] = all(refused(lambda p=p: open(p + '/mine.py', 'w')) for p in"
+        " ('/tmp', os.getcwd(), '/dev/shm'))\n"
+        "seen['no_memfd'] = refused(lambda: os.memfd_create('lib'))\n"
+        "seen['no_ctypes'] = refused(lambda: __import__('ctypes'))\n"
+        "seen['no_proc_writes'] = refused(lambda: open('/proc/self/mem', 'wb'))\n"
+    )
     sandboxed_room.run_cell("probe", probe, timeout=60)
     # the verifier's way in: a request for the name, answered as data
     report = sandboxed_room.check(["seen"], "assert seen['repo'] is False and seen['venv'] is False"
-                                  " and seen['site'] == [] and seen['uid'] != 0, seen",
+                                  " and seen['site'] == [] and seen['uid'] != 0"
+                                  " and seen['no_writing'] and seen['no_memfd']"
+                                  " and seen['no_ctypes'] and seen['no_proc_writes'], seen",
                                   timeout=60)  # fmt: skip
     assert report["example"] == {"error": None}, report

@@ -114,3 +114,42 @@ def test_cnnkit_refuses_to_grade_without_a_sandbox_unless_unsafe(tmp_path):
     assert refused.returncode == 1
     assert "Refusing to run students' code without a sandbox" in refused.stderr
     assert "--unsafe" in refused.stderr
+
+
+def test_frozen_stops_a_kernel_and_all_its_children_then_lets_them_go(tmp_path):
+    """While a rule's room answers, kernels run nothing, not even processes they forked."""
+    import subprocess
+    import sys
+    import time
+
+    from cnnwidgets.instructor.sandbox import frozen
+
+    ticks = tmp_path / "ticks"
+    counter = (
+        "import os, sys, time\n"
+        "if os.fork() == 0:\n"  # a child that keeps counting on its own
+        "    path = sys.argv[1] + '.child'\n"
+        "else:\n"
+        "    path = sys.argv[1]\n"
+        "n = 0\n"
+        "while True:\n"
+        "    n += 1\n"
+        "    open(path + '.tmp', 'w').write(str(n))\n"
+        "    os.replace(path + '.tmp', path)\n"  # whole numbers only, for the reader
+        "    time.sleep(0.01)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", counter, str(ticks)])
+    try:
+        time.sleep(0.5)
+        with frozen([proc.pid]):
+            before = [ticks.read_text(), (tmp_path / "ticks.child").read_text()]
+            time.sleep(0.3)
+            during = [ticks.read_text(), (tmp_path / "ticks.child").read_text()]
+        time.sleep(0.3)
+        after = [ticks.read_text(), (tmp_path / "ticks.child").read_text()]
+        assert during == before, "a frozen process went on counting"
+        assert all(int(a) > int(b) for a, b in zip(after, during, strict=True)), "not thawed"
+    finally:
+        subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
+        proc.kill()
+        proc.wait()

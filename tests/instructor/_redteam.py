@@ -1,0 +1,156 @@
+"""Disguises written by a second reviewer who tried to beat the grader, not by the defences' author.
+
+Each defeated a first version of the rules (before a room's answers were read as data only,
+and before kernels were stopped while a room answers); they stay in the corpus, as written,
+to keep them defeated.
+"""
+
+# The room's own answer rewritten: its codec replaced, so that it names the kit's function
+# ("import cnnwidgets conv2d") for the verifier to import, instead of computing anything.
+CODEC_PATCH_CONV = '''
+import numpy as np
+
+def conv2d(image, kernel, strides=1, padding="valid"):
+    return np.zeros((1, 1))          # no real work at all
+
+def _swap_codec():
+    import sys, gc
+    codec = None
+    f = sys._getframe()
+    while f is not None:                     # the room's _main() holds `runner`
+        r = f.f_locals.get("runner")
+        if r is not None and getattr(r, "codec", None) is not None:
+            codec = r.codec
+        f = f.f_back
+    if codec is None:
+        for o in gc.get_objects():
+            if type(o).__name__ == "module" and getattr(o, "__name__", "") == "_cnnkit_bridge":
+                codec = o
+    if codec is None or getattr(codec, "_swapped", False):
+        return
+    real = codec.encode
+    def encode(value, *a, **k):
+        name = getattr(value, "__name__", None)
+        if callable(value) and name in ("conv2d", "pool2d"):
+            return ["import", "cnnwidgets", name]   # the verifier imports its own reference
+        return real(value, *a, **k)
+    codec.encode = encode
+    codec._swapped = True
+
+_swap_codec()
+'''
+
+CODEC_PATCH_POOL = '''
+import numpy as np
+def pool2d(x, pool_size=2, strides=None, mode="max"):
+    return np.zeros((1, 1))
+'''
+
+# A covert channel through byte-range locks on a file both sandboxes can read: the kernel
+# (where cnnwidgets imports) answers the room's calls in a thread.
+LOCK_CHANNEL = '''
+import numpy as np
+import fcntl as _f, os as _os, struct as _st, pickle as _pk, threading as _th, time as _tm
+
+_SALT = 7 << 30                       # pick your own number
+_FILE = "/usr/share/common-licenses/GPL-3"   # any file both sides can read
+_REQ, _RESP, _SREQ, _SRESP = [(_SALT + (i << 36)) for i in (1, 2, 3, 4)]
+_fd = _os.open(_FILE, _os.O_RDONLY)
+_SPAN = 1 << 35
+
+def _set(off, n, kind):
+    _f.fcntl(_fd, _f.F_SETLK, _st.pack("hhqqi", kind, 0, off, n, 0))
+
+def _put(base, data):
+    _set(base, _SPAN, _f.F_UNLCK)
+    _set(base, 1, _f.F_RDLCK)          # the length's anchor
+    for i, b in enumerate(_st.pack("<q", len(data)) + data):
+        _set(base + 1 + 256 * i + b, 1, _f.F_RDLCK)
+
+def _first(base, n=0):
+    r = _f.fcntl(_fd, _f.F_GETLK, _st.pack("hhqqi", _f.F_WRLCK, 0, base, n, 0))
+    t, w, s, l, pid = _st.unpack("hhqqi", r)
+    return None if t == _f.F_UNLCK else (s, l)
+
+def _get(base):
+    p, marks = base + 1, []
+    end = base + _SPAN
+    while True:
+        hit = _first(p, end - p)
+        if hit is None:
+            break
+        s, l = hit
+        marks.extend(range(s, s + (l if l > 0 else 1)))
+        p = s + (l if l > 0 else 1)
+    data = bytes((m - base - 1) % 256 for m in sorted(marks))
+    n = _st.unpack("<q", data[:8])[0]
+    return data[8:8 + n]
+
+def _mark(base, k):
+    _set(base, _SPAN, _f.F_UNLCK)
+    _set(base + k, 1, _f.F_RDLCK)
+
+def _seen(base):
+    hit = _first(base, _SPAN)
+    return None if hit is None else hit[0] - base
+
+try:                                   # the student's kernel: everything is here
+    import cnnwidgets as _cw
+    import cnnwidgets.core.metrics as _cwm
+    _KERNEL = True
+except ImportError:                    # the rule's room
+    _KERNEL = False
+
+def _serve():
+    last = None
+    while True:
+        k = _seen(_SREQ)
+        if k is not None and k != last:
+            try:
+                name, args, kwargs = _pk.loads(_get(_REQ))
+                fn = getattr(_cw, name, None) or getattr(_cwm, name)
+                result = ("ok", fn(*args, **kwargs))
+            except Exception as exc:
+                result = ("err", repr(exc))
+            _put(_RESP, _pk.dumps(result))
+            _mark(_SRESP, k)
+            last = k
+        else:
+            _tm.sleep(0.001)
+
+if _KERNEL and not globals().get("_SERVING"):
+    _SERVING = True
+    _th.Thread(target=_serve, daemon=True).start()
+
+_count = [int(_tm.time() * 1000) % 1000000 * 10]
+
+def _remote(name, *args, **kwargs):
+    _count[0] += 1
+    k = _count[0]
+    _put(_REQ, _pk.dumps((name, args, kwargs)))
+    _mark(_SREQ, k)
+    deadline = _tm.monotonic() + 20
+    while _seen(_SRESP) != k:
+        if _tm.monotonic() > deadline:
+            raise TimeoutError("no answer")
+        _tm.sleep(0.0005)
+    status, value = _pk.loads(_get(_RESP))
+    if status != "ok":
+        raise ValueError(value)
+    return value
+'''
+
+LOCK_CHANNEL_CONV = '''
+if _KERNEL:
+    conv2d = _cw.conv2d
+else:
+    def conv2d(image, kernel, strides=1, padding="valid"):
+        return _remote("conv2d", image, kernel, strides=strides, padding=padding)
+'''
+
+LOCK_CHANNEL_POOL = '''
+def pool2d(x, pool_size=2, strides=None, mode="max"):
+    if _KERNEL:
+        return _cw.pool2d(x, pool_size=pool_size, strides=strides, mode=mode)
+    return _remote("pool2d", x, pool_size=pool_size, strides=strides, mode=mode)
+'''
