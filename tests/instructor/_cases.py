@@ -9,11 +9,11 @@ import nbformat
 
 from cnnwidgets.instructor.course import Course
 
-from ._samples_a3 import fill, solution_answers, write_samples
+from ._samples_a3 import fill, release_path, solution_answers, write_samples
 from .conftest import Run, cnnkit, copy_course, tree_hashes
 
 # student -> (changes per grade id, expected score, expected message per test)
-Cases = dict[str, tuple[dict[str, str | tuple[str, str]], float, dict[str, str]]]
+Cases = dict[str, tuple[dict[str, str | tuple[str, str]] | None, float, dict[str, str]]]
 
 
 def answers(assignment: str, changes: dict[str, str | tuple[str, str]]) -> dict[str, str]:
@@ -30,10 +30,22 @@ def answers(assignment: str, changes: dict[str, str | tuple[str, str]]) -> dict[
 
 
 def samples(assignment: str, cases: Cases) -> dict[str, tuple[nbformat.NotebookNode, float]]:
+    """Notebooks of ``cases``; ``None`` as changes: the released notebook, unanswered."""
     return {
-        student: (fill(assignment, answers(assignment, changes)), score)
+        student: (
+            released(assignment)
+            if changes is None
+            else fill(assignment, answers(assignment, changes)),
+            score,
+        )
         for student, (changes, score, _) in cases.items()
     }
+
+
+def released(assignment: str) -> nbformat.NotebookNode:
+    """The student version as released (every solution and release are graded in the sample
+    runs: the solution must earn full marks, the release 0 without a crash)."""
+    return nbformat.read(release_path(assignment), as_version=4)
 
 
 @dataclass

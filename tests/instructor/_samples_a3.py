@@ -67,7 +67,7 @@ def cell_outputs(notebook: Path, grade_id: str) -> str:
 def a2_samples() -> dict[str, tuple[nbformat.NotebookNode, float]]:
     """Student id -> (notebook, expected score) for a2.
 
-    The untouched student version (0 points) is graded by `cnnkit validate` already.
+    The solution earns full marks, the untouched student version 0.
     """
     right = solution_answers(A2)
     same = 'layers.Conv2D(32, 3, padding="same", activation="relu")'
@@ -94,6 +94,7 @@ def a2_samples() -> dict[str, tuple[nbformat.NotebookNode, float]]:
     tables["shapes"] = _SHAPES_FROM_TABLES.strip()
     return {
         "correct": (fill(A2, right), A2_MAX),
+        "released": (nbformat.read(release_path(A2), as_version=4), 0.0),
         # Part A's rule: the numbers worked out, not read off Keras or the kit. The answers
         # come from a Python without either: the parameter lists (2 points) and conv_rgb
         # (1 point) are lost, the rest counts
@@ -340,7 +341,7 @@ _A3_CASES: dict[str, tuple[str | None, float, dict[str, str]]] = {
 def a3_samples() -> dict[str, tuple[nbformat.NotebookNode, float]]:
     """Student id -> (notebook, expected score) for a3."""
     right = solution_answers(A3)
-    out = {}
+    out = {"released": (nbformat.read(release_path(A3), as_version=4), 0.0)}
     for student, (code, score, _) in _A3_CASES.items():
         answers = dict(right)
         if code is not None:
