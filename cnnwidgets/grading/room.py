@@ -141,6 +141,43 @@ def _mentions(source: str, name: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", source) is not None
 
 
+_DYNAMIC = {"exec", "eval", "compile", "globals", "vars", "locals", "setattr", "__import__"}
+
+
+def _binds(source: str, name: str) -> bool:
+    """Whether a statement (re)defines ``name``: ``def name``, ``name = ...``, an import as
+    ``name``, ``x.name = ...``, the string ``"name"`` (``globals()["name"] = ...``), or code
+    built at run time (``exec``, ``setattr``...) that may. A statement that only uses the
+    name (a scratch cell comparing an answer with SciPy's) does not."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return _mentions(source, name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            if node.id == name:
+                return True
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == name:
+                return True
+        elif isinstance(node, ast.alias):
+            if (node.asname or node.name.split(".", 1)[0]) == name or node.name == "*":
+                return True
+        elif isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+            if node.attr == name:
+                return True
+        elif isinstance(node, ast.Constant) and node.value == name:
+            return True
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in _DYNAMIC:
+                return True
+        elif isinstance(node, ast.Global) and name in node.names:
+            return True
+    return False
+
+
 class _Runner:
     def __init__(self, allowed: list[str], codec_path: str | None) -> None:
         import linecache
@@ -227,9 +264,9 @@ class _Runner:
                     binder = cell["id"]
             found[name] = {"defined": name in namespace, "cell": binder,
                            "callable": callable(namespace.get(name))}  # fmt: skip
-        cells = [  # one entry per statement that failed, with the names it mentions
+        cells = [  # one entry per statement that failed, with the names it was to define
             {"id": c["id"], "error": c["error"],
-             "mentions": [n for n in names if _mentions(c["source"], n)],
+             "binds": [n for n in names if _binds(c["source"], n)],
              "source_names": sorted(set(re.findall(r"[A-Za-z_]\w*", c["source"])))[:500]}
             for c in self.failures[-2000:]
         ]  # fmt: skip

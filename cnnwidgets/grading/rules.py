@@ -192,9 +192,10 @@ def explain(
 def rule_violation(rule: Rule, names: Iterable[str], report: dict) -> str | None:
     """What breaks ``rule`` in a room's report on ``names``; ``None`` if nothing does.
 
-    A name breaks the rule when a cell that mentions it stops on a module the
-    rule does not allow (or on a name such a cell was to define), or when the
-    example call does. An answer that is simply wrong or missing is not a rule's
+    A name breaks the rule when a statement that was to define it stops on a
+    module the rule does not allow (or on a name such a statement was to
+    define), or when the example call does. A statement that only uses the name
+    (comparing the answer with SciPy's in a scratch cell) is not the answer. An answer that is simply wrong or missing is not a rule's
     business: its tests say so.
     """
     if not isinstance(report, dict):
@@ -208,7 +209,7 @@ def rule_violation(rule: Rule, names: Iterable[str], report: dict) -> str | None
     for name in names:
         for cell in cells:
             error = cell.get("error")
-            if isinstance(error, dict) and name in (cell.get("mentions") or []):
+            if isinstance(error, dict) and name in (cell.get("binds") or []):
                 problem = explain(rule, name, error, _where(cell.get("id"), error), cells)
                 if problem is not None:
                     return problem
@@ -275,6 +276,11 @@ def _history() -> list[str]:
     return history[1:-1]  # [0] is empty; the last one is the cell running this check
 
 
+def _is_check(source: str) -> bool:
+    """A cell that itself checks a rule (a test cell): the grader's room never runs those."""
+    return bool(declared_rules(source))
+
+
 def _local_check(rule: Rule, names: tuple[str, ...], example: str | None) -> dict:
     from . import room as rooms
 
@@ -290,7 +296,8 @@ def _local_check(rule: Rule, names: tuple[str, ...], example: str | None) -> dic
         atexit.register(room.kill)
     room, done = entry
     for number, source in enumerate(cells[done:], start=done + 1):
-        room.run_cell(f"In [{number}]", source, timeout=60)
+        if not _is_check(source):  # as when grading: test cells do not run under the rule
+            room.run_cell(f"In [{number}]", source, timeout=60)
     _LOCAL[rule.room] = (room, len(cells))
     try:
         return room.check(names, example, timeout=120)

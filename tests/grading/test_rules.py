@@ -131,6 +131,32 @@ def test_a_forbidden_line_costs_that_line_not_the_honest_ones_after_it(room):
     assert rule_violation(RULES["by_hand"], ["dense"], report) is None
 
 
+def test_a_scratch_cell_that_compares_with_a_library_is_not_the_answer(room):
+    """Checking one's own conv2d against SciPy's is study, not the answer: only a statement
+    that was to define the name (or the example call) can break its rule."""
+    _run(
+        room,
+        ("conv2d", "import numpy as np\n"
+                   "def conv2d(image, kernel):\n"
+                   "    h, w = kernel.shape\n"
+                   "    return np.array([[np.sum(image[i:i + h, j:j + w] * kernel)\n"
+                   "                      for j in range(image.shape[1] - w + 1)]\n"
+                   "                     for i in range(image.shape[0] - h + 1)])"),
+        ("scratch", "from scipy.signal import correlate2d\n"
+                    "x, k = np.ones((4, 4)), np.eye(2)\n"
+                    "assert np.allclose(conv2d(x, k), correlate2d(x, k, mode='valid'))"),
+    )  # fmt: skip
+    report = room.check(["conv2d"], "import numpy as np; conv2d(np.ones((4, 4)), np.eye(2))")
+    assert rule_violation(NUMPY_ONLY, ["conv2d"], report) is None
+    # The same library, bound to the answer's name in a later cell, is the answer.
+    _run(room, ("again", "conv2d = lambda image, kernel: correlate2d(image, kernel, 'valid')"))
+    report = room.check(["conv2d"], "import numpy as np; conv2d(np.ones((4, 4)), np.eye(2))")
+    problem = rule_violation(NUMPY_ONLY, ["conv2d"], report)
+    assert problem is not None and problem.startswith(
+        "conv2d needs correlate2d, which comes from answer cell 'scratch', line 1"
+    ), problem
+
+
 def test_a_wrong_or_missing_answer_is_not_a_rule_matter(room):
     _run(room, ("todo", "raise NotImplementedError()"), ("wrong", "total = 2 + 2"))
     report = room.check(["answer", "total"])
@@ -159,3 +185,42 @@ def test_forged_reports_are_not_trusted_to_be_well_formed():
     for report in (None, [], {"cells": "x"}, {"cells": [1, {"error": "no"}], "names": []},
                    {"example": {"error": {"module": 5}}}):  # fmt: skip
         assert rule_violation(NUMPY_ONLY, ["a"], report) is None
+
+
+def test_the_students_own_check_gives_the_graders_message():
+    """In a notebook (a kernel of the student's), the same call replays the kernel's cells."""
+    from nbclient import NotebookClient
+
+    check = nbformat.v4.new_code_cell(
+        "from cnnwidgets.grading import assert_follows_rule\n"
+        "assert_follows_rule('numpy_only', 'conv2d', "
+        "example='import numpy as np; conv2d(np.ones((4, 4)), np.eye(2))')"
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import numpy as np"),
+        nbformat.v4.new_code_cell(
+            "from scipy.signal import correlate2d\n\n"
+            "def conv2d(image, kernel, strides=1, padding='valid'):\n"
+            "    return correlate2d(image, kernel, mode='valid')"
+        ),
+        nbformat.v4.new_code_cell("conv2d(np.ones((3, 3)), np.ones((2, 2)))  # works here"),
+        check,
+        # Mended, and checked again: the earlier check cell (which imports from the kit)
+        # is not replayed under the rule, as the grader's room never runs test cells.
+        nbformat.v4.new_code_cell(
+            "def conv2d(image, kernel, strides=1, padding='valid'):\n"
+            "    h, w = np.shape(kernel)\n"
+            "    return np.array([[np.sum(image[i:i + h, j:j + w] * kernel)\n"
+            "                      for j in range(image.shape[1] - w + 1)]\n"
+            "                     for i in range(image.shape[0] - h + 1)])"
+        ),
+        nbformat.v4.new_code_cell(check.source),
+    ]
+    NotebookClient(nb, timeout=120, allow_errors=True, kernel_name="python3").execute()
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert [e.ename for e in errors] == ["RuleViolation"], errors
+    assert errors[0].evalue.startswith(
+        "conv2d needs correlate2d, which comes from the cell In [2], line 1 (`from scipy.signal "
+        "import correlate2d`): that uses scipy, which this task does not allow"
+    ), errors[0].evalue
