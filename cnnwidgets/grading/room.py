@@ -141,14 +141,20 @@ def _mentions(source: str, name: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", source) is not None
 
 
-_DYNAMIC = {"exec", "eval", "compile", "globals", "vars", "locals", "setattr", "__import__"}
+# Calls that can bind a name of the notebook without naming it in the code (``__import__``
+# and ``importlib`` only return a module: the assignment around them is what binds).
+_DYNAMIC = {"exec", "eval", "compile", "globals", "vars", "locals", "setattr"}
 
 
-def _binds(source: str, name: str) -> bool:
-    """Whether a statement (re)defines ``name``: ``def name``, ``name = ...``, an import as
-    ``name``, ``x.name = ...``, the string ``"name"`` (``globals()["name"] = ...``), or code
-    built at run time (``exec``, ``setattr``...) that may. A statement that only uses the
-    name (a scratch cell comparing an answer with SciPy's) does not."""
+def _binds(source: str, name: str, depth: int = 0) -> bool:
+    """Whether a statement was to (re)define ``name``: ``def name``, ``name = ...``, an import
+    as ``name``, ``x.name = ...``, the string ``"name"`` (``globals()["name"] = ...``), code in
+    a literal string given to ``exec``, or code built at run time (``exec(built)``,
+    ``setattr``, ``getattr(builtins, "exec")``...) that may. A statement that only uses the
+    name (a scratch cell comparing an answer with SciPy's) does not.
+
+    Used for statements that failed: what one that ran did bind is known exactly
+    (:meth:`_Runner.cell` compares the namespace before and after it)."""
     import ast
 
     try:
@@ -170,9 +176,16 @@ def _binds(source: str, name: str) -> bool:
                 return True
         elif isinstance(node, ast.Constant) and node.value == name:
             return True
+        elif isinstance(node, ast.Constant) and node.value in _DYNAMIC:
+            return True  # getattr(builtins, "exec"): a dynamic call by name
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             if node.func.id in _DYNAMIC:
-                return True
+                code = node.args[0] if node.args else None
+                literal = isinstance(code, ast.Constant) and isinstance(code.value, str)
+                if not literal or depth > 3 or node.func.id not in ("exec", "eval", "compile"):
+                    return True  # code built at run time may bind anything
+                if _binds(code.value, name, depth + 1):
+                    return True
         elif isinstance(node, ast.Global) and name in node.names:
             return True
     return False
@@ -192,6 +205,10 @@ class _Runner:
         sys.meta_path.append(self.log)
         self.cells: list[dict[str, Any]] = []  # id, source, first error
         self.failures: list[dict[str, Any]] = []  # every statement that failed: id, source, error
+        # Every statement run, in order: the names it bound, and its failure (an index into
+        # failures) if it failed. The last statement that bound a name, or was to bind it and
+        # failed, is the one that answers for it.
+        self.statements: list[dict[str, Any]] = []
         self.codec = None
         if codec_path:
             import importlib.util
@@ -231,24 +248,38 @@ class _Runner:
             filename = f"<cell {cell_id}>"
             self.linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
 
-            failed: list[tuple[str, BaseException]] = []
+            failed: list[tuple[dict[str, Any], BaseException]] = []
+            current: list[dict[str, Any]] = []
 
             def run() -> None:
                 # Statement by statement, going on past an error: a line that needs what the
                 # rule forbids costs that line, not the honest lines after it in the cell.
                 namespace = self.module.__dict__
                 for text, statement in _statements(code, filename):
+                    entry: dict[str, Any] = {"source": text, "bound": (), "failure": None}
+                    self._note(entry)
+                    current[:] = [entry]
+                    before = dict(namespace)
                     try:
                         exec(statement, namespace)  # noqa: S102
                     except Exception as exc:  # noqa: BLE001  (the student's error is data)
-                        failed.append((text, exc))
+                        failed.append((entry, exc))
+                    finally:
+                        entry["bound"] = _rebound(before, namespace)
+                current.clear()
 
             exc = self._timed(timeout, run)
-            if exc is not None:  # interrupted, or the code itself would not parse
-                failed.append((code, exc))
-            for text, problem in failed:
+            if exc is not None:  # interrupted (in the statement running then), or unparsable
+                if current:
+                    entry = current[0]
+                else:
+                    entry = {"source": code, "bound": (), "failure": None}
+                    self._note(entry)
+                failed.append((entry, exc))
+            for entry, problem in failed:
+                entry["failure"] = len(self.failures)
                 report = _error_report(problem, filename, code)
-                self.failures.append({"id": cell_id, "source": text, "error": report})
+                self.failures.append({"id": cell_id, "source": entry["source"], "error": report})
             error = self.failures[-len(failed)]["error"] if failed else None
         self.cells.append({"id": cell_id, "source": source, "error": error})
         return {"op": "ran", "id": cell_id, "error": error}
@@ -262,13 +293,26 @@ class _Runner:
             for cell in self.cells:
                 if _mentions(cell["source"], name):
                     binder = cell["id"]
+            uses = [g for g in _globals_used(namespace.get(name)) if g in namespace and g != name]
             found[name] = {"defined": name in namespace, "cell": binder,
-                           "callable": callable(namespace.get(name))}  # fmt: skip
+                           "callable": callable(namespace.get(name)), "uses": uses}  # fmt: skip
+        # The statement that answers for each name (and for each name of the notebook an
+        # answer uses): the last one that bound it, or was to bind it and failed. A failed
+        # statement before a later definition does not count.
+        tracked = list(dict.fromkeys([*names, *(g for f in found.values() for g in f["uses"])]))
+        last: dict[str, int] = {}
+        for entry in self.statements:
+            for name in tracked:
+                if name in entry["bound"] or (
+                    entry["failure"] is not None and _binds(entry["source"], name)
+                ):
+                    last[name] = entry["failure"] if entry["failure"] is not None else -1
+        first = max(len(self.failures) - 2000, 0)
         cells = [  # one entry per statement that failed, with the names it was to define
             {"id": c["id"], "error": c["error"],
-             "binds": [n for n in names if _binds(c["source"], n)],
+             "binds": [n for n in tracked if last.get(n) == first + i],
              "source_names": sorted(set(re.findall(r"[A-Za-z_]\w*", c["source"])))[:500]}
-            for c in self.failures[-2000:]
+            for i, c in enumerate(self.failures[first:])
         ]  # fmt: skip
         example = None
         source = message.get("example")
@@ -288,6 +332,11 @@ class _Runner:
         return {"op": "checked", "names": found, "cells": cells, "example": example,
                 "imports": self.log.tried}  # fmt: skip
 
+    def _note(self, entry: dict[str, Any]) -> None:
+        self.statements.append(entry)
+        if len(self.statements) > _MAX_STATEMENTS:
+            del self.statements[: len(self.statements) - _MAX_STATEMENTS]
+
     def serve(self, message: dict) -> dict:
         if self.codec is None:
             return {"op": "served", "imports": [], "error": "this room serves no requests"}
@@ -295,6 +344,41 @@ class _Runner:
         self.log.where = "a call from the tests"
         self.codec.serve(str(message.get("request")), callables_by_name=False)
         return {"op": "served", "imports": self.log.take(since)}
+
+
+_MAX_STATEMENTS = 20_000  # statements remembered for the rule (a notebook has hundreds)
+
+
+def _rebound(before: dict[str, Any], namespace: dict) -> tuple[str, ...]:
+    """Names a statement bound, rebound or deleted (``before``: a copy of the namespace)."""
+    missing = object()
+    changed = [k for k, v in namespace.items() if before.get(k, missing) is not v]
+    changed += [k for k in before if k not in namespace]
+    return tuple(changed)
+
+
+def _globals_used(value: Any, limit: int = 200) -> list[str]:
+    """The names an answer's code looks up (a function's, a partial's, a method's): the
+    helpers and tables it needs from the notebook, among attribute names."""
+    import functools
+    import types
+
+    for _ in range(5):
+        if isinstance(value, functools.partial):
+            value = value.func
+        elif isinstance(value, types.MethodType):
+            value = value.__func__
+        else:
+            break
+    if not isinstance(value, types.FunctionType):
+        return []
+    found: dict[str, None] = {}
+    todo = [value.__code__]
+    while todo and len(found) < limit:
+        code = todo.pop()
+        found.update(dict.fromkeys(code.co_names))
+        todo.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return list(found)[:limit]
 
 
 def _student_lines(exc: BaseException) -> list[list]:

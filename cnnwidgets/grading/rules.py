@@ -192,11 +192,12 @@ def explain(
 def rule_violation(rule: Rule, names: Iterable[str], report: dict) -> str | None:
     """What breaks ``rule`` in a room's report on ``names``; ``None`` if nothing does.
 
-    A name breaks the rule when a statement that was to define it stops on a
-    module the rule does not allow (or on a name such a statement was to
-    define), or when the example call does. A statement that only uses the name
-    (comparing the answer with SciPy's in a scratch cell) is not the answer. An answer that is simply wrong or missing is not a rule's
-    business: its tests say so.
+    A name breaks the rule when the last statement that bound it, or was to,
+    stopped on a module the rule does not allow (or on a name such a statement
+    was to define), or when the example call does. A statement that only uses
+    the name (comparing the answer with SciPy's in a scratch cell) is not the
+    answer, nor is a failed one that a later definition replaced. An answer
+    that is simply wrong or missing is not a rule's business: its tests say so.
     """
     if not isinstance(report, dict):
         return None
@@ -221,7 +222,34 @@ def rule_violation(rule: Rule, names: Iterable[str], report: dict) -> str | None
         if trace:
             cell, number, line = trace[-1]
             where = f"the call, at {cell_name(cell)}, line {number} (`{line}`)"
-        return explain(rule, names[0] if names else "the answer", error, where, cells)
+        name = names[0] if names else "the answer"
+        problem = explain(rule, name, error, where, cells)
+        return problem if problem is not None else _helper_stopped(rule, names, report, where,
+                                                                    error, cells)  # fmt: skip
+    return None
+
+
+def _helper_stopped(
+    rule: Rule, names: list[str], report: dict, where: str, error: dict, cells: list[dict]
+) -> str | None:
+    """The example failed in a way no name explains (a ``KeyError`` in a table the answer
+    reads): does a name the answer uses come last from a statement stopped by the rule?"""
+    found = report.get("names")
+    for name in names:
+        entry = found.get(name) if isinstance(found, dict) else None
+        uses = entry.get("uses") if isinstance(entry, dict) else None
+        for helper in uses if isinstance(uses, list) else []:
+            for cell in cells:
+                stop = cell.get("error")
+                if not isinstance(stop, dict) or helper not in (cell.get("binds") or []):
+                    continue
+                if _forbidden(rule, stop.get("module")):
+                    return (
+                        f"{name} needs {helper}, which was to be set by "
+                        f"{_where(cell.get('id'), stop)}: that uses {stop['module']}, which "
+                        f"this task does not allow; {where} stops with {error.get('type')}: "
+                        f"{error.get('message', '')}. {_stated(rule)}"
+                    )
     return None
 
 

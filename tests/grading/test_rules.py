@@ -224,3 +224,51 @@ def test_the_students_own_check_gives_the_graders_message():
         "conv2d needs correlate2d, which comes from the cell In [2], line 1 (`from scipy.signal "
         "import correlate2d`): that uses scipy, which this task does not allow"
     ), errors[0].evalue
+
+
+def test_a_failed_statement_answers_only_for_names_defined_nowhere_after_it(room):
+    """A forbidden line in another task's cell (the kit's metrics fetched by a built name for
+    confusion_matrix) costs that task only: an answer defined after it, which runs, keeps its
+    points. What counts for a name is the last statement that bound it, or was to bind it."""
+    _run(
+        room,
+        ("confusion_matrix",
+         "_kit = __import__('cnnwidgets.core.metrics', fromlist=['x'])\n"
+         "def confusion_matrix(y_true, y_pred, n):\n"
+         "    return getattr(_kit, 'confusion_' + 'matrix')(y_true, y_pred, num_classes=n)"),
+        ("macro_f1",
+         "import numpy as np\ndef macro_f1(cm):\n    return float(np.mean(np.diag(cm)))"),
+        ("scratch", "exec('from sklearn.metrics import f1_score')"),
+    )  # fmt: skip
+    report = room.check(["macro_f1"], "import numpy as np; macro_f1(np.eye(2))")
+    assert rule_violation(NUMPY_ONLY, ["macro_f1"], report) is None
+    report = room.check(["confusion_matrix"], "confusion_matrix([0, 1], [1, 1], 2)")
+    problem = rule_violation(NUMPY_ONLY, ["confusion_matrix"], report)
+    assert problem is not None and "uses cnnwidgets" in problem, problem
+    # Code built at run time may bind anything: after the answer, it answers for it.
+    _run(room, ("later", "exec('from sklearn.metrics import f1_score as ' + 'macro_f1')"))
+    report = room.check(["macro_f1"], "import numpy as np; macro_f1(np.eye(2))")
+    problem = rule_violation(NUMPY_ONLY, ["macro_f1"], report)
+    assert problem is not None and "macro_f1 uses sklearn" in problem, problem
+    # ...and an honest definition after that is the answer again.
+    _run(room, ("mended", "def macro_f1(cm):\n    return float(np.mean(np.diag(cm)))"))
+    report = room.check(["macro_f1"], "import numpy as np; macro_f1(np.eye(2))")
+    assert rule_violation(NUMPY_ONLY, ["macro_f1"], report) is None
+
+
+def test_a_table_filled_by_a_forbidden_statement_is_traced_to_it(room):
+    """The answer is defined and runs, but reads a table that a forbidden line was to fill:
+    the example's KeyError is traced to that line."""
+    _run(
+        room,
+        ("pool2d", "_tools = {}\n"
+                   "exec('from cnn' + 'widgets.core import pool2d as _p; _tools[\"pool\"] = _p')\n"
+                   "def pool2d(x, pool_size=2):\n    return _tools['pool'](x, pool_size)"),
+    )  # fmt: skip
+    report = room.check(["pool2d"], "import numpy as np; pool2d(np.ones((4, 4)))")
+    assert "_tools" in report["names"]["pool2d"]["uses"]
+    problem = rule_violation(NUMPY_ONLY, ["pool2d"], report)
+    assert problem is not None and problem.startswith(
+        "pool2d needs _tools, which was to be set by answer cell 'pool2d', line 2"
+    ), problem
+    assert "uses cnnwidgets, which this task does not allow" in problem
