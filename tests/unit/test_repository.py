@@ -82,8 +82,24 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (REPO / ".ci" / "run").read_text()
 
 
-def test_venv_is_ignored():
-    assert ".venv/" in (REPO / ".gitignore").read_text().split()
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".venv",  # a folder, or a link to one
+        ".venv/bin/python",
+        "my-work/course/01_images_and_convolution.ipynb",  # the learner's copies
+        "my-work/a1_convolution/a1_convolution.ipynb",  # an assignment they fetched
+        ".lab/exchange/cnn-course/outbound/a1_convolution/a1_convolution.ipynb",
+        ".lab/learner/nbgrader_config.py",
+    ],
+)
+def test_what_make_lab_writes_is_ignored(path):
+    run = subprocess.run(
+        ["git", "check-ignore", "--quiet", "--no-index", path], cwd=REPO, capture_output=True
+    )
+    if run.returncode == 128:
+        pytest.skip(f"not a git repository: {run.stderr.decode(errors='replace').strip()}")
+    assert run.returncode == 0, f"{path} is not git-ignored: `git pull` could meet it"
 
 
 def test_every_listed_widget_name_is_exported():
