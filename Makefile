@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: lab test bench lint venv clean
+.PHONY: lab instructor test bench lint venv clean
 
 venv: $(STAMP)
 
@@ -20,15 +20,16 @@ $(STAMP): pyproject.toml jupyter/overrides.json
 	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
 
-# The server's root is the repository (lessons and exercises side by side); the
-# browser opens on the lessons.
-# Containers often run as root, which Jupyter refuses unless told.
-# The venv's bin/ goes first on PATH: the formgrader runs `alembic` from PATH, and
-# terminals and kernels then find the kit's own tools, activated or not.
+# Learners work on copies: `make lab` keeps my-work/ (git-ignored) in step with course/ and
+# exercises/ without overwriting an edit, and opens JupyterLab on it, nbgrader's instructor
+# tools off. `make instructor` opens the whole kit with them. Both put the venv's bin/ first
+# on PATH (the formgrader runs `alembic` from PATH). See cnnwidgets/lab/.
+# LAB_ARGS: more `jupyter lab` options, e.g. LAB_ARGS="--no-browser --port=8899".
 lab: $(STAMP)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter lab --ServerApp.root_dir=. \
-		--LabApp.default_url=/lab/tree/course $(if $(filter 0,$(shell id -u)),--allow-root) \
-		$(LAB_ARGS)
+	$(PY) -m cnnwidgets.lab $(LAB_ARGS)
+
+instructor: $(STAMP)
+	$(PY) -m cnnwidgets.lab --instructor $(LAB_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
