@@ -1,22 +1,15 @@
 """nbgrader settings: the repository root is the course (solutions/ -> exercises/)."""
 
-import os
 from pathlib import Path
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.converters import Autograde
-from nbgrader.preprocessors import Execute, GetGrades
-
-from cnnwidgets.instructor.preprocessors import (
-    FilterFrameworkNoise,
-    HideHiddenTests,
-    LimitedExecute,
-)
-from cnnwidgets.instructor.quiet import KERNEL_ENV
+from cnnwidgets.environment import quiet_framework
+from cnnwidgets.instructor.autograde.execute import VerifiedExecute
+from cnnwidgets.instructor.autograde.steps import autograde_steps
+from cnnwidgets.instructor.classroom.feedback import feedback_steps
 
 # Kernels inherit this process's environment and TensorFlow reads these once, at
 # import; setting them here quiets `nbgrader autograde`, the formgrader and `cnnkit`.
-os.environ.update(KERNEL_ENV)
+quiet_framework(force=True)
 
 c = get_config()  # noqa: F821  (nbgrader provides get_config when it loads this file)
 
@@ -38,25 +31,24 @@ c.Execute.iopub_timeout = 30
 # Kernels talk over Unix sockets named after their connection file, not TCP ports:
 # kernels started at the same moment by parallel graders can no longer pick the same
 # port (jupyter_client#154), and a kernel in a network-less sandbox stays reachable.
-c.Execute.kernel_manager_class = "cnnwidgets.instructor.kernels.SocketKernelManager"
+c.Execute.kernel_manager_class = "cnnwidgets.instructor.isolation.kernels.SocketKernelManager"
 c.Execute.extra_arguments = [
     # Before the first cell: warning filters and log levels, and the grading flag that
     # skips students' self-check training (hidden tests train). Binds no name.
     "--IPKernelApp.exec_lines="
-    "__import__('cnnwidgets.instructor.kernels').instructor.kernels.prepare_grading_kernel()",
+    "__import__('cnnwidgets.instructor.isolation.environment', fromlist=['_'])"
+    ".prepare_grading_kernel()",
 ]
 
-# --- framework noise never costs points ---------------------------------------
-# nbgrader fails a test cell that wrote anything to stderr; strip the lines
-# TensorFlow, Keras and absl write on their own, right after execution.
-_steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
-# Execution with a cap on output (a submission printing gigabytes), then the noise filter.
-_steps[_steps.index(Execute)] = LimitedExecute
-_steps.insert(_steps.index(LimitedExecute) + 1, FilterFrameworkNoise)
-c.Autograde.autograde_preprocessors = _steps
+# --- the autograde steps ---------------------------------------------------------
+# Execution with the tests run apart (the verifier), rules enforced in their rooms and a cap
+# on output, then the noise filter: nbgrader fails a test cell that wrote anything to stderr,
+# so the lines TensorFlow, Keras and absl write on their own go. `cnnkit grade` records
+# with the same list, its replay step in place of execution.
+c.Autograde.autograde_preprocessors = autograde_steps(VerifiedExecute)
 
 # A student who deleted a test cell is still graded on it.
 c.OverwriteCells.add_missing_cells = True
 
 # --- feedback: hidden tests stay hidden ----------------------------------------
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = feedback_steps()

@@ -79,13 +79,13 @@ def _gap_sweep() -> tuple[nbformat.NotebookNode, float, float]:
 
 
 def _execute(nb: nbformat.NotebookNode) -> tuple[list[tuple[int, float | None, str]], float]:
-    from cnnwidgets.instructor.preprocessors import LimitedExecute
-    from cnnwidgets.instructor.sandbox import availability
+    from cnnwidgets.instructor.autograde.execute import VerifiedExecute
+    from cnnwidgets.instructor.isolation.sandbox import availability
 
-    manager = "cnnwidgets.instructor." + (
+    manager = "cnnwidgets.instructor.isolation." + (
         "sandbox.SandboxKernelManager" if availability() is None else "kernels.SocketKernelManager"
     )
-    client = LimitedExecute(timeout=1200, kernel_manager_class=manager)
+    client = VerifiedExecute(timeout=1200, kernel_manager_class=manager)
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         nb, _ = client.preprocess(nb, {"metadata": {"path": folder}})

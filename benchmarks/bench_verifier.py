@@ -1,6 +1,6 @@
 """What running test cells in the verifier costs: each solution executed both ways.
 
-Each assignment's solution notebook is executed by the grader's ``LimitedExecute``
+Each assignment's solution notebook is executed by the grader's ``VerifiedExecute``
 (in the sandbox when there is one), once with graded test cells run in the
 verifier (what `cnnkit grade` does) and once in the student's kernel, as nbgrader
 does by default. Both must pass the same tests; the figures are wall-clock seconds
@@ -21,10 +21,10 @@ ASSIGNMENTS = ("a1_convolution", "a2_shapes_and_parameters", "a3_digit_classifie
 
 
 def _execute(path: Path, verify: bool, manager: str) -> tuple[float, list[str]]:
-    from cnnwidgets.instructor.preprocessors import LimitedExecute
+    from cnnwidgets.instructor.autograde.execute import VerifiedExecute
 
     nb = nbformat.read(path, as_version=4)
-    client = LimitedExecute(timeout=300, verify_tests=verify, kernel_manager_class=manager)
+    client = VerifiedExecute(timeout=300, verify_tests=verify, kernel_manager_class=manager)
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         nb, _ = client.preprocess(nb, {"metadata": {"path": folder}})
@@ -40,10 +40,10 @@ def _execute(path: Path, verify: bool, manager: str) -> tuple[float, list[str]]:
 
 
 def run():
-    from cnnwidgets.instructor.sandbox import availability
+    from cnnwidgets.instructor.isolation.sandbox import availability
 
     sandboxed = availability() is None
-    manager = "cnnwidgets.instructor." + (
+    manager = "cnnwidgets.instructor.isolation." + (
         "sandbox.SandboxKernelManager" if sandboxed else "kernels.SocketKernelManager"
     )
     yield f"  kernels {'in the sandbox' if sandboxed else 'unsandboxed (no bubblewrap here)'}"

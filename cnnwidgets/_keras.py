@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from .environment import quiet_framework
 
 
 def quiet_keras():
@@ -11,10 +11,7 @@ def quiet_keras():
     The environment variables only work if set before TensorFlow is first
     imported, so every place in the kit that needs Keras goes through here.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    # oneDNN prints a notice at start-up and reorders float sums between runs;
-    # without it results are reproducible, which grading needs.
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    quiet_framework()
     import keras
 
     return keras

@@ -17,7 +17,7 @@ This file is two things:
   given the bridge's codec (``--codec bridge.py``), serves the verifier's
   requests for names and calls exactly as the student's kernel does;
 - **the client**, :class:`Room`, which starts and talks to one runner: the
-  grader's (in its own sandbox, see :mod:`cnnwidgets.instructor.sandbox`) and
+  grader's (in its own sandbox, see :mod:`cnnwidgets.instructor.isolation.sandbox`) and
   the student's self-check (:func:`cnnwidgets.grading.rules.assert_follows_rule`).
 
 Protocol (JSON lines; the runner answers every message, in order)::

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -12,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..environment import GRADING_ENV, grading
 from .facts import not_a_model
 from .heads import check_head, head_of
 from .quiet import framework_noise_silenced
@@ -26,19 +26,6 @@ __all__ = [
     "train_and_evaluate",
 ]
 
-# Set to "1" in the kernels that grade submissions (nbgrader_config.py starts them so).
-GRADING_ENV = "CNNKIT_GRADING"
-
-
-def grading() -> bool:
-    """True inside a kernel that is grading a submission (``CNNKIT_GRADING=1``).
-
-    Examples
-    --------
-    >>> grading()
-    False
-    """
-    return os.environ.get(GRADING_ENV) == "1"
 
 
 @dataclass

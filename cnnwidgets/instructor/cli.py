@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from .classroom.roster import RosterError
 from .course import Course, NbgraderError, find_course_root
-from .roster import RosterError
 
 __all__ = ["main"]
 
@@ -38,7 +38,7 @@ def _assignments(course: Course, names: list[str]) -> list[str]:
 
 def _sandbox(args: argparse.Namespace):
     """The sandbox limits for grading, ``None`` with --unsafe; refuses when none can be made."""
-    from .sandbox import Limits, availability
+    from .isolation.sandbox import Limits, availability
 
     if args.unsafe:
         return None
@@ -80,7 +80,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .grade import grade
+    from .autograde.grade import grade
     from .table import table
 
     course = _course(args)
@@ -129,7 +129,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from .feedback import feedback
+    from .classroom.feedback import feedback
 
     course = _course(args)
     (name,) = _assignments(course, [args.assignment])
@@ -141,7 +141,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_csv
+    from .classroom.export import export_csv
 
     course = _course(args)
     if args.to in (None, "-"):
@@ -154,7 +154,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from .classroom.report import write_report
 
     course = _course(args)
     (name,) = _assignments(course, [args.assignment])
@@ -199,7 +199,7 @@ def _format_late(seconds: float) -> str:
 
 
 def cmd_exchange_release(args: argparse.Namespace) -> int:
-    from .exchange import exchange_root, release_to_exchange
+    from .classroom.exchange import exchange_root, release_to_exchange
 
     course = _course(args)
     for name in _assignments(course, args.assignments):
@@ -208,7 +208,7 @@ def cmd_exchange_release(args: argparse.Namespace) -> int:
         )
         print(f"{name}: released to {folder}")
     if args.due:
-        from .exchange import parse_due
+        from .classroom.exchange import parse_due
 
         print(f"due {_format_time(parse_due(args.due))}")
     print(
@@ -219,7 +219,7 @@ def cmd_exchange_release(args: argparse.Namespace) -> int:
 
 
 def cmd_exchange_due(args: argparse.Namespace) -> int:
-    from .exchange import set_due
+    from .classroom.exchange import set_due
 
     course = _course(args)
     (name,) = _assignments(course, [args.assignment])
@@ -229,7 +229,7 @@ def cmd_exchange_due(args: argparse.Namespace) -> int:
 
 
 def cmd_exchange_collect(args: argparse.Namespace) -> int:
-    from .exchange import collect
+    from .classroom.exchange import collect
     from .table import table
 
     course = _course(args)
@@ -265,7 +265,7 @@ def cmd_exchange_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_exchange_feedback(args: argparse.Namespace) -> int:
-    from .exchange import exchange_root, release_feedback
+    from .classroom.exchange import exchange_root, release_feedback
 
     course = _course(args)
     (name,) = _assignments(course, [args.assignment])
@@ -282,7 +282,7 @@ def cmd_exchange_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_roster_import(args: argparse.Namespace) -> int:
-    from .roster import import_roster, read_roster
+    from .classroom.roster import import_roster, read_roster
 
     course = _course(args)
     roster = read_roster(args.file)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from .quiet import KERNEL_ENV
+from ..environment import quiet_framework
 
 if TYPE_CHECKING:  # nbgrader is imported on first use: it takes seconds
     from nbgrader.api import Gradebook
@@ -61,7 +61,7 @@ def prepare_environment() -> None:
     gradebook by running the ``alembic`` command found on PATH, which is missing
     when ``cnnkit`` is called as ``.venv/bin/cnnkit`` without activating the venv.
     """
-    os.environ.update(KERNEL_ENV)
+    quiet_framework(force=True)
     # nbgrader 0.9 with SQLAlchemy 2 warns about its own session use on every autograde.
     warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session")
     # nbgrader re-adds a deleted test cell without a cell id; nbformat then warns on every read.

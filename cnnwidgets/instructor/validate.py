@@ -6,10 +6,10 @@ import shutil
 import time
 from dataclasses import dataclass, field
 
+from .autograde.grade import grade
 from .course import Course
-from .grade import grade
+from .isolation.sandbox import DEFAULT_LIMITS, Limits
 from .release import folder_differences, generate, leaks, scratch_course, source_problems
-from .sandbox import DEFAULT_LIMITS, Limits
 
 __all__ = ["Row", "validate"]
 

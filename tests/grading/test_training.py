@@ -333,7 +333,7 @@ def test_grading_kernels_are_flagged_before_the_first_cell():
     code = textwrap.dedent(
         """
         import os
-        from cnnwidgets.instructor.kernels import prepare_grading_kernel
+        from cnnwidgets.instructor.isolation.environment import prepare_grading_kernel
         from cnnwidgets.grading import grading
         before = grading()
         prepare_grading_kernel()

@@ -39,7 +39,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 def sandbox_missing() -> str | None:
     """Why grading cannot be sandboxed here (None: it can). Under CI=true it must be."""
-    from cnnwidgets.instructor.sandbox import availability
+    from cnnwidgets.instructor.isolation.sandbox import availability
 
     return availability()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnnwidgets.instructor import worker
+from cnnwidgets.instructor.autograde import worker
 
 from ._cases import Cases, Graded, grade, scores
 from ._samples_a3 import cell_outputs

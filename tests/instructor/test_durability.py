@@ -20,8 +20,8 @@ import nbformat
 import pytest
 import sqlalchemy as sa
 
+from cnnwidgets.instructor.autograde.grade import sidecar_path
 from cnnwidgets.instructor.course import Course
-from cnnwidgets.instructor.grade import sidecar_path
 
 from . import _postgres
 from ._samples import A1, A1_MAX, A1_RELEASE, REPO, write_samples

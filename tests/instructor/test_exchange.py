@@ -18,8 +18,8 @@ from datetime import datetime, timedelta, timezone
 import nbformat
 import pytest
 
+from cnnwidgets.instructor.classroom.exchange import _hand_ins, parse_due
 from cnnwidgets.instructor.course import Course, NbgraderError
-from cnnwidgets.instructor.exchange import _hand_ins, parse_due
 
 from ._accounts import Account, Classroom, classroom
 from ._samples import A1, A1_MAX, A1_SOURCE, samples

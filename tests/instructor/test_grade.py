@@ -11,8 +11,8 @@ from contextlib import closing
 import nbformat
 import pytest
 
+from cnnwidgets.instructor.autograde.grade import load_sidecar
 from cnnwidgets.instructor.course import Course
-from cnnwidgets.instructor.grade import load_sidecar
 
 from ._samples import A1, A1_MAX
 from .conftest import cnnkit, tree_hashes

@@ -8,11 +8,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_output
 
+from cnnwidgets.instructor.autograde.grade import short_error
+from cnnwidgets.instructor.autograde.steps import FilterFrameworkNoise
+from cnnwidgets.instructor.classroom.feedback import HideHiddenTests
 from cnnwidgets.instructor.cli import main
 from cnnwidgets.instructor.course import Course, find_course_root
-from cnnwidgets.instructor.grade import short_error
-from cnnwidgets.instructor.preprocessors import FilterFrameworkNoise, HideHiddenTests
-from cnnwidgets.instructor.quiet import strip_noise
+from cnnwidgets.instructor.isolation.environment import strip_noise
 from cnnwidgets.instructor.release import leaks, notebook_differences, source_problems
 from cnnwidgets.instructor.table import table
 

@@ -6,7 +6,7 @@ import json
 
 import nbformat
 
-from cnnwidgets.instructor.intake import changed_locked_cells
+from cnnwidgets.instructor.autograde.intake import changed_locked_cells
 
 from ._samples import A1, A1_RELEASE, _fill, solution_answers
 

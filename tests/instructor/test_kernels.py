@@ -7,7 +7,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cnnwidgets.instructor.kernels import SocketKernelManager, socket_dir
+from cnnwidgets.instructor.isolation.kernels import SocketKernelManager, socket_dir
 
 
 async def _start_two_and_run(tmp_path: Path) -> list[dict]:

@@ -10,8 +10,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from cnnwidgets.instructor.autograde.grade import grade
 from cnnwidgets.instructor.course import Course
-from cnnwidgets.instructor.grade import grade
 from cnnwidgets.instructor.release import generate
 
 from ._samples import A1, write_samples

@@ -95,7 +95,7 @@ DISGUISES: dict[str, list[tuple[str, str]]] = {
 @pytest.fixture
 def sandboxed_room():
     """A room next to a (never started) sandboxed kernel, as the grader launches it."""
-    from cnnwidgets.instructor.sandbox import SandboxKernelManager, sandbox_uid
+    from cnnwidgets.instructor.isolation.sandbox import SandboxKernelManager, sandbox_uid
 
     manager = SandboxKernelManager()
     manager._private = tempfile.mkdtemp(prefix="k-", dir="/tmp")
@@ -141,7 +141,7 @@ def test_an_honest_answer_runs_in_the_sandboxed_room(sandboxed_room):
 
 
 def test_the_room_sees_nothing_of_the_kernel_the_course_or_the_machines_packages(sandboxed_room):
-    from cnnwidgets.instructor.sandbox import site_folders
+    from cnnwidgets.instructor.isolation.sandbox import site_folders
 
     probe = (
         "import os, sys, glob\n"

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
+from cnnwidgets.instructor.classroom.roster import RosterError, import_roster, read_roster
 from cnnwidgets.instructor.course import Course
-from cnnwidgets.instructor.roster import RosterError, import_roster, read_roster
 
 from .conftest import cnnkit, copy_course
 

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from cnnwidgets.instructor.sandbox import SandboxKernelManager, availability
+from cnnwidgets.instructor.isolation.sandbox import SandboxKernelManager, availability
 
 from ._samples import REPO
 
@@ -122,7 +122,7 @@ def test_frozen_stops_a_kernel_and_all_its_children_then_lets_them_go(tmp_path):
     import sys
     import time
 
-    from cnnwidgets.instructor.sandbox import frozen
+    from cnnwidgets.instructor.isolation.sandbox import frozen
 
     ticks = tmp_path / "ticks"
     counter = (

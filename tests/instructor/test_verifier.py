@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnwidgets.instructor import bridge
-from cnnwidgets.instructor.bridge import BridgeError, decode, encode
-from cnnwidgets.instructor.sandbox import make_bridge
-from cnnwidgets.instructor.verifier import Verifier
+from cnnwidgets.instructor.isolation import bridge
+from cnnwidgets.instructor.isolation.bridge import BridgeError, decode, encode
+from cnnwidgets.instructor.isolation.sandbox import make_bridge
+from cnnwidgets.instructor.isolation.verifier import Verifier
 
 # --- the bridge ------------------------------------------------------------------------------
 
@@ -175,7 +175,7 @@ class FakeKernel:
 def _start() -> Verifier:
     folder = make_bridge(None, None)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    argv = [sys.executable, "-I", "-m", "cnnwidgets.instructor.verifier", folder]
+    argv = [sys.executable, "-I", "-m", "cnnwidgets.instructor.isolation.verifier", folder]
     return Verifier(argv, env, folder, Path(folder) / "verifier.log")
 
 
@@ -312,7 +312,7 @@ def test_stuck_code_fails_its_test_and_the_next_tests_still_run(tmp_path):
     """A student's function that never returns, and a test that never ends, each cost one test."""
     import nbformat
 
-    from cnnwidgets.instructor.preprocessors import LimitedExecute
+    from cnnwidgets.instructor.autograde.execute import VerifiedExecute
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [
@@ -323,8 +323,9 @@ def test_stuck_code_fails_its_test_and_the_next_tests_still_run(tmp_path):
         _graded("while True:\n    pass", "test_endless"),
         _graded("assert fine() == 1", "test_with_a_new_verifier"),
     ]
-    client = LimitedExecute(
-        timeout=3, kernel_manager_class="cnnwidgets.instructor.kernels.SocketKernelManager"
+    client = VerifiedExecute(
+        timeout=3,
+        kernel_manager_class="cnnwidgets.instructor.isolation.kernels.SocketKernelManager",
     )
     nb, _ = client.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     errors = {

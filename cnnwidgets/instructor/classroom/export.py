@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
-from .course import Course
+from ..course import Course
 
 __all__ = ["COLUMNS", "export_csv"]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Course
-from .grade import load_sidecar
-from .preprocessors import last_error_line
+from ..autograde.grade import load_sidecar
+from ..autograde.steps import last_error_line
+from ..course import Course
 
 __all__ = ["TITLES", "ReportData", "collect", "render", "write_report"]
 

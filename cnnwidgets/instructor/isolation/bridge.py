@@ -3,7 +3,7 @@
 Graded test cells do not run in the student's kernel, where code in the
 submission could rewrite what a test sees (a lying ``__eq__``, an input
 transformer, a patched ``numpy.allclose``). They run in the verifier
-(:mod:`cnnwidgets.instructor.verifier`), a fresh process with pristine
+(:mod:`cnnwidgets.instructor.isolation.verifier`), a fresh process with pristine
 modules, which asks the student's kernel for the names a test uses. Every
 answer crosses as *data*:
 
@@ -35,7 +35,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BridgeError", "Unsupported", "decode", "encode", "serve"]
+__all__ = [
+    "BRIDGE_MODULE", "BridgeError", "Unsupported", "bridge_path", "decode", "encode", "serve",
+]
+
+# How the kernel imports this module to answer a request (by name: the kit is on its path).
+BRIDGE_MODULE = __name__
+
+
+def bridge_path() -> str:
+    """This file: a room, which cannot import the kit, executes it by path as its codec."""
+    return str(Path(__file__).resolve())
 
 # Packages whose functions, classes and modules the verifier imports itself.
 TRUSTED_PACKAGES = frozenset(
@@ -426,7 +436,7 @@ def decode(
     >>> decode(["eval", "__import__('os')"], folder)
     Traceback (most recent call last):
     ...
-    cnnwidgets.instructor.bridge.BridgeError: unknown kind of answer 'eval'
+    cnnwidgets.instructor.isolation.bridge.BridgeError: unknown kind of answer 'eval'
     """
     try:
         return _Reader(Path(folder), call, safe, refs, on_model, imports)(node)

@@ -1,4 +1,11 @@
-"""nbgrader preprocessors of the kit: drop framework noise, replay outputs, hide hidden tests."""
+"""The execute step of autograding: the student's cells in their kernel, the tests apart.
+
+:class:`VerifiedExecute` takes the place of nbgrader's ``Execute`` in the
+autograde steps (:func:`.steps.autograde_steps`). It drives three processes per
+submission: the student's kernel (sandboxed), the verifier that runs the graded
+test cells, and one room per rule the tests declare; see the map in
+:mod:`cnnwidgets.instructor`.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +18,31 @@ from pathlib import Path
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
-from nbgrader import utils
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Dict, Integer, Unicode
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Dict, Integer
 
-from .quiet import strip_noise
+from ..isolation.bridge import BRIDGE_MODULE, bridge_path
+from ..isolation.environment import unconfined_env
+from .steps import last_error_line
 
-__all__ = ["FilterFrameworkNoise", "HideHiddenTests", "LimitedExecute", "ReplayOutputs"]
+__all__ = ["VerifiedExecute"]
 
 
-class LimitedExecute(Execute):
-    """nbgrader's ``Execute`` with a cap on the output a notebook may produce.
+class VerifiedExecute(Execute):
+    """nbgrader's ``Execute`` step, with the graded test cells run apart from the submission.
 
-    A submission that prints gigabytes would otherwise pile them up in the
-    grading process's memory and in the autograded notebook. Past
-    ``max_output_mb`` of output (text and display data, counted over the whole
-    notebook) further outputs are dropped and the cell that crossed the limit
-    says so on stdout; stdout, so that the cut itself never fails a test cell.
+    - The student's cells run in their kernel, as with nbgrader.
+    - Each graded test cell runs in the **verifier** (:mod:`..isolation.verifier`),
+      a fresh process that asks the kernel for the student's names as data only.
+    - Answers under a task's rule are read from that rule's **room**
+      (:mod:`cnnwidgets.grading.room`), a Python where only what the rule allows
+      exists, fed the same cells as the kernel, in step with it.
+    - Output is capped: a submission that prints gigabytes would otherwise pile
+      them up in memory and in the autograded notebook. Past ``max_output_mb``
+      (text and display data, over the whole notebook) further outputs are
+      dropped and the cell that crossed the limit says so on stdout (stdout, so
+      that the cut itself never fails a test cell).
+    - A kernel that dies or stops answering marks its cell and the cells after it.
     """
 
     max_output_mb = Integer(
@@ -37,7 +52,8 @@ class LimitedExecute(Execute):
     verify_tests = Bool(
         True,
         help="Run graded test cells in the verifier, a fresh process that asks the student's "
-        "kernel for data only (cnnwidgets.instructor.verifier), instead of in that kernel.",
+        "kernel for data only (cnnwidgets.instructor.isolation.verifier), instead of in that "
+        "kernel.",
     ).tag(config=True)
 
     cell_notes = Dict(
@@ -110,10 +126,10 @@ class LimitedExecute(Execute):
     # --- graded test cells, run by the verifier ----------------------------------------------
 
     def _start_verifier(self):
-        from .sandbox import make_bridge
-        from .verifier import Verifier
+        from ..isolation.sandbox import make_bridge
+        from ..isolation.verifier import Verifier
 
-        argv = [sys.executable, "-I", "-m", "cnnwidgets.instructor.verifier"]
+        argv = [sys.executable, "-I", "-m", "cnnwidgets.instructor.isolation.verifier"]
         if self._preload:
             argv.append("--preload-keras")
         for key, rule in self._room_rules.items():  # the rooms first: the verifier needs them
@@ -127,7 +143,7 @@ class LimitedExecute(Execute):
             bridge = make_bridge(None, None)
             self._own_dirs.append(bridge)
             command, cwd = [*argv, bridge], bridge
-            env = _unconfined_env()
+            env = unconfined_env()
         self._bridge = bridge
         return Verifier(command, env, cwd, Path(bridge) / "verifier.log")
 
@@ -135,8 +151,8 @@ class LimitedExecute(Execute):
         """A Python where only what ``rule`` allows exists, fed the notebook's cells."""
         import tempfile
 
-        from ..grading import room
-        from .sandbox import make_bridge
+        from ...grading import room
+        from ..isolation.sandbox import make_bridge
 
         launch = getattr(self.km, "room_launch", None)
         if launch is not None:  # in a sandbox of its own, next to the kernel's
@@ -146,8 +162,8 @@ class LimitedExecute(Execute):
             cwd = tempfile.mkdtemp(prefix="r-")
             self._own_dirs += [bridge, cwd]
             site = room.local_site(rule.allowed, Path(cwd) / "site")
-            codec = str(Path(__file__).with_name("bridge.py"))
-            command, env = room.command(rule.allowed, str(site), codec=codec), _unconfined_env()
+            codec = bridge_path()
+            command, env = room.command(rule.allowed, str(site), codec=codec), unconfined_env()
         self._room_bridges[rule.room] = bridge
         return room.Room(command, env=env, cwd=cwd, log=Path(bridge) / "room.log")
 
@@ -159,14 +175,14 @@ class LimitedExecute(Execute):
     def _kernels_frozen(self):
         """The kernel stopped while its room answers a test: what the kernel computes can then
         never reach the room in time, whatever the channel (see ``sandbox.frozen``)."""
-        from .sandbox import frozen
+        from ..isolation.sandbox import frozen
 
         own = self._kernel_pid()
         return frozen([own] if own else [])
 
     def _room_call(self, message: dict, left: float) -> dict:
         """Answer the verifier's ``room`` / ``room_check`` message from that room."""
-        from ..grading.room import RoomDead
+        from ...grading.room import RoomDead
 
         key = message.get("room")
         room = self._rooms.get(key) if isinstance(key, str) else None
@@ -198,7 +214,7 @@ class LimitedExecute(Execute):
 
     def _verify(self, cell, resources, index):
         """Run test ``cell`` in the verifier; its outputs replace the cell's."""
-        from .verifier import VerifierDied
+        from ..isolation.verifier import VerifierDied
 
         name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
         if self._verifier is None:
@@ -239,7 +255,7 @@ class LimitedExecute(Execute):
         if left <= 0:
             return {"error": f"CellTimeoutError: the test ran longer than {self.timeout} s"}
         call = nbformat.v4.new_code_cell(
-            f"__import__('cnnwidgets.instructor.bridge', fromlist=['serve']).serve({request!r})"
+            f"__import__('{BRIDGE_MODULE}', fromlist=['serve']).serve({request!r})"
         )
         saved, cell = self.timeout, self.nb.cells[index]
         self.timeout = max(1, math.ceil(left))
@@ -279,7 +295,7 @@ class LimitedExecute(Execute):
 def _rules_of(tests: list[str]) -> tuple[dict[str, tuple[str, str]], dict]:
     """The names the tests declare under a rule, with their rooms: (name -> (rule, room),
     room -> rule). Read from the grader's copy of the tests, never from the submission."""
-    from ..grading.rules import RULES, declared_rules
+    from ...grading.rules import RULES, declared_rules
 
     bound: dict[str, tuple[str, str]] = {}
     rooms: dict = {}
@@ -291,13 +307,6 @@ def _rules_of(tests: list[str]) -> tuple[dict[str, tuple[str, str]], dict]:
             rooms[rule.room] = rule
             bound.update({n: (rule.name, rule.room) for n in names})
     return bound, rooms
-
-
-def _unconfined_env() -> dict[str, str]:
-    from ..grading.training import GRADING_ENV
-    from .quiet import KERNEL_ENV
-
-    return {**os.environ, **KERNEL_ENV, GRADING_ENV: "1", "PYTHONHASHSEED": "0"}
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -348,117 +357,3 @@ def _content_size(content: dict) -> int:
         return len(content["text"])
     data = content.get("data") or {}
     return sum(len(v) if isinstance(v, str) else len(str(v)) for v in data.values())
-
-
-class FilterFrameworkNoise(NbGraderPreprocessor):
-    """Remove known TensorFlow/Keras/absl lines from stderr outputs after execution.
-
-    nbgrader scores a test cell that wrote anything to stderr as failed
-    (``nbgrader.utils.determine_grade``). nbgrader's own ``IgnorePattern`` drops
-    a whole stderr output when a pattern matches anywhere in it; this one works
-    line by line on all stderr output of a cell joined together (the kernel
-    may split one warning over several messages), so noise goes and any other
-    stderr text stays and still counts.
-    """
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or not cell.get("outputs"):
-            return cell, resources
-        stderr = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
-        if not stderr:
-            return cell, resources
-        kept = strip_noise("".join(o.text for o in stderr))
-        outputs = []
-        for out in cell.outputs:
-            if out in stderr:
-                # The first stderr output carries what is left, in its place.
-                if out is stderr[0] and kept.strip():
-                    out.text = kept
-                    outputs.append(out)
-                continue
-            outputs.append(out)
-        cell.outputs = outputs
-        return cell, resources
-
-
-class ReplayOutputs(NbGraderPreprocessor):
-    """Stand-in for nbgrader's ``Execute``: copy outputs from an already executed notebook.
-
-    ``cnnkit grade`` executes submissions in parallel worker processes, each in
-    a private copy of the course with its own gradebook. It then records each
-    result in the real gradebook with nbgrader's ordinary ``autograde``, run
-    one student at a time, where this preprocessor takes the place of
-    execution. Both runs sanitise the same submission against the same source
-    cells, so the notebooks match cell for cell; a mismatch is an error, never
-    a guess.
-    """
-
-    executed_directory = Unicode(
-        "", help="Folder holding the executed notebooks, named like the submitted ones."
-    ).tag(config=True)
-
-    def preprocess(self, nb, resources):
-        name = resources["nbgrader"]["notebook"]
-        path = Path(self.executed_directory) / f"{name}.ipynb"
-        if not path.is_file():
-            raise FileNotFoundError(f"No executed notebook {path} to take the outputs from.")
-        executed = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-        if len(executed.cells) != len(nb.cells):
-            raise ValueError(
-                f"{name}: the executed notebook has {len(executed.cells)} cells, "
-                f"the sanitised submission {len(nb.cells)}."
-            )
-        for index, (cell, done) in enumerate(zip(nb.cells, executed.cells, strict=True)):
-            if cell.cell_type != done.cell_type or cell.source != done.source:
-                raise ValueError(f"{name}: cell {index} differs from the executed notebook.")
-            if cell.cell_type == "code":
-                cell.outputs = done.outputs
-                cell.execution_count = done.execution_count
-        # nbclient records the kernel's language_info once the kernel is up.
-        if "language_info" in executed.metadata:
-            nb.metadata["language_info"] = executed.metadata["language_info"]
-        return nb, resources
-
-
-_TRACEBACK_HIDDEN = "(traceback hidden: it would show hidden test code)"
-
-
-class HideHiddenTests(NbGraderPreprocessor):
-    """Keep hidden tests hidden in feedback (nbgrader shows them by design, nbgrader#917).
-
-    Removes the ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` regions
-    from test cells and, for test cells that had such a region, shortens each
-    error to its last line (``AssertionError: conv2d differs from Keras …``): a
-    full traceback quotes the failing hidden line. The student still reads
-    every message the tests wrote for them.
-    """
-
-    begin = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
-    end = Unicode("END HIDDEN TESTS").tag(config=True)
-
-    def _strip(self, source: str) -> tuple[str, bool]:
-        lines, inside, found = [], False, False
-        for line in source.split("\n"):
-            if self.begin in line:
-                inside = found = True
-            elif self.end in line:
-                inside = False
-            elif not inside:
-                lines.append(line)
-        return "\n".join(lines), found
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or not utils.is_grade(cell):
-            return cell, resources
-        cell.source, had_hidden = self._strip(cell.source)
-        if had_hidden:
-            for out in cell.get("outputs", []):
-                if out.output_type == "error":
-                    out.traceback = [f"{out.ename}: {out.evalue}", _TRACEBACK_HIDDEN]
-        return cell, resources
-
-
-def last_error_line(output: NotebookNode) -> str:
-    """The message of an error output: ``ename: evalue``, ANSI colours removed."""
-    text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
-    return re.sub(r"\x1b\[[0-9;]*m", "", text).strip()

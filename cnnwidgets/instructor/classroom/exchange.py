@@ -21,8 +21,8 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from .course import Course, NbgraderError, check
-from .release import folder_differences
+from ..course import Course, NbgraderError, check
+from ..release import folder_differences
 
 __all__ = [
     "Collected",
@@ -329,7 +329,7 @@ def release_feedback(
     """Write feedback pages for the graded hand-ins and put them in the exchange.
 
     The pages are nbgrader's ``generate_feedback`` with the kit's
-    :class:`~cnnwidgets.instructor.preprocessors.HideHiddenTests` (failure
+    :class:`~cnnwidgets.instructor.classroom.feedback.HideHiddenTests` (failure
     messages shown, hidden test code left out). Each student fetches their own
     with ``nbgrader fetch_feedback``; the exchange names a page by a hash of a
     secret only the submitting student holds. Returns the pages released.

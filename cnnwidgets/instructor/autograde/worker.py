@@ -1,6 +1,6 @@
 """A grading worker: nbgrader autograde of one submission after another, each in a private course.
 
-``python -m cnnwidgets.instructor.worker`` reads one JSON job per line on
+``python -m cnnwidgets.instructor.autograde.worker`` reads one JSON job per line on
 stdin, autogrades it, writes the job's result file and answers ``done`` on
 stdout. Staying alive between jobs saves importing nbgrader (seconds) per
 submission; a job that overruns is handled by the parent killing the whole
@@ -19,7 +19,8 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from .course import Course
+from ..course import Course
+from ..isolation.sandbox import SandboxKernelManager
 
 DONE = "done"
 
@@ -62,9 +63,9 @@ def _execution_config(job: dict) -> Config:
     and the notes that go next to cells the student tampered with."""
     cfg = Config()
     if job.get("cell_notes"):
-        cfg.LimitedExecute.cell_notes = dict(job["cell_notes"])
+        cfg.VerifiedExecute.cell_notes = dict(job["cell_notes"])
     if job.get("sandbox") is not None:
-        cfg.Execute.kernel_manager_class = "cnnwidgets.instructor.sandbox.SandboxKernelManager"
+        cfg.Execute.kernel_manager_class = SandboxKernelManager
         cfg.SandboxKernelManager.limits = dict(job["sandbox"])
     return cfg
 

@@ -1,12 +1,12 @@
 """The verifier: graded test cells run here, in a fresh process, never in the student's kernel.
 
-``python -I -m cnnwidgets.instructor.verifier [--preload-keras] BRIDGE`` runs next to a
+``python -I -m cnnwidgets.instructor.isolation.verifier [--preload-keras] BRIDGE`` runs next to a
 student's kernel while nbgrader executes the submission (see
-:class:`cnnwidgets.instructor.preprocessors.LimitedExecute`). For each graded
+:class:`cnnwidgets.instructor.autograde.execute.VerifiedExecute`). For each graded
 test cell the grader sends the cell's source (as the gradebook holds it); the
 verifier executes it with pristine modules in a namespace of its own, where a
 name the test does not define itself is asked of the student's kernel through
-:mod:`cnnwidgets.instructor.bridge` and arrives as data, or as a stand-in that
+:mod:`cnnwidgets.instructor.isolation.bridge` and arrives as data, or as a stand-in that
 runs the student's function in the student's kernel. Whatever the submission
 did to its own kernel (a redefined checker, a patched ``numpy``, an input
 transformer, an object whose ``__eq__`` always agrees) cannot reach the test.
@@ -203,13 +203,13 @@ class Channel:
         return report if isinstance(report, dict) else {"dead": "no report from the rule's Python"}
 
     def _rule(self, rule: str):
-        from ..grading.rules import RULES
+        from ...grading.rules import RULES
 
         return RULES[rule]
 
     def explain_missing(self, rule: str, name: str) -> None:
         """Raise :class:`RuleViolation` if ``name`` is missing because of the rule."""
-        from ..grading.rules import RuleViolation, rule_violation
+        from ...grading.rules import RuleViolation, rule_violation
 
         spec = self._rule(rule)
         problem = rule_violation(spec, [name], self.room_check(spec, [name], None))
@@ -218,7 +218,7 @@ class Channel:
 
     def explain_raised(self, rule: str, name: str, raised: Any) -> None:
         """Raise :class:`RuleViolation` if what the answer raised comes from the rule."""
-        from ..grading.rules import RuleViolation, cell_name, explain
+        from ...grading.rules import RuleViolation, cell_name, explain
 
         if not isinstance(raised, dict):
             return
@@ -419,7 +419,7 @@ def run_cell(channel: Channel, name: str, source: str) -> list[dict]:
 
 def _attempted(channel: Channel, error: BaseException) -> str:
     """A note on the libraries an answer under a rule reached for (and did not find)."""
-    from ..grading.rules import RuleViolation
+    from ...grading.rules import RuleViolation
 
     tried = sorted({str(a.get("module")) for a in channel.attempts if a.get("module")})
     if not tried or isinstance(error, RuleViolation):
@@ -441,24 +441,22 @@ def main(argv: list[str] | None = None) -> None:
     # The protocol keeps fd 1 for itself; libraries' own writes to fd 1 go to stderr (the log).
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
-    from ..grading.training import GRADING_ENV
-    from .quiet import install
+    from .environment import prepare_grading_kernel
 
-    install()
-    os.environ[GRADING_ENV] = "1"
+    prepare_grading_kernel()  # what a grading kernel gets: quiet frameworks, the grading flag
     import numpy  # noqa: F401  (every test uses it; loaded before the first one)
 
     preload_thread = None
     if preload:  # while the student's first cells run
         import threading
 
-        from .._keras import quiet_keras
+        from ..._keras import quiet_keras
 
         preload_thread = threading.Thread(target=quiet_keras, name="preload", daemon=True)
         preload_thread.start()
 
     channel = Channel(sys.stdin, out, bridge, {k: Path(v) for k, v in rooms.items()})
-    from ..grading import rules
+    from ...grading import rules
 
     rules._grader_check = channel.room_check  # the tests' rule checks ask the grading room
     while True:

@@ -11,7 +11,7 @@ notebook; several processes writing one SQLite file at once fail with
    the real gradebook, releasing into a scratch folder; a snapshot of that
    gradebook is the template for the workers.
 1. **Execute, in parallel.** ``jobs`` long-lived worker processes
-   (``python -m cnnwidgets.instructor.worker``; nbgrader imported once each)
+   (``python -m cnnwidgets.instructor.autograde.worker``; nbgrader imported once each)
    autograde one submission at a time with nbgrader, each inside a private copy
    of the course: a copy of the submission, the real ``solutions/`` and a copy
    of the template gradebook. No two workers share a file. A submission that
@@ -19,7 +19,7 @@ notebook; several processes writing one SQLite file at once fail with
    a new worker takes the next submission.
 2. **Record, one at a time.** As each worker finishes, the main process runs
    nbgrader's ordinary ``autograde`` for that student on the real course, with
-   execution replaced by :class:`~cnnwidgets.instructor.preprocessors.ReplayOutputs`,
+   execution replaced by :class:`~cnnwidgets.instructor.autograde.steps.ReplayOutputs`,
    which copies the outputs the worker produced. Every gradebook write, the
    autograded notebook and the late-penalty logic are therefore nbgrader's own,
    made by a single writer, whatever the database (SQLite or PostgreSQL).
@@ -53,11 +53,11 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from .course import Course, NbgraderError, check
+from ..course import Course, NbgraderError, check
+from ..isolation.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable, availability
+from ..release import folder_differences, generate, scratch_course
 from .intake import changed_locked_cells, inspect, repair_copy
-from .preprocessors import FilterFrameworkNoise, ReplayOutputs
-from .release import folder_differences, generate, scratch_course
-from .sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable, availability
+from .steps import ReplayOutputs, autograde_steps
 
 __all__ = ["GradeRun", "Outcome", "grade", "load_sidecar", "sidecar_path"]
 
@@ -128,7 +128,7 @@ def short_error(text: str) -> str:
 
 
 class _Slot:
-    """One long-lived worker process (``python -m cnnwidgets.instructor.worker``)."""
+    """One long-lived worker process (``python -m cnnwidgets.instructor.autograde.worker``)."""
 
     def __init__(self, log: Path) -> None:
         self.log = log
@@ -140,7 +140,7 @@ class _Slot:
         with open(self.log, "ab") as log:
             # A session of its own, so a timeout can stop this worker and its kernel only.
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "cnnwidgets.instructor.worker"],
+                [sys.executable, "-m", "cnnwidgets.instructor.autograde.worker"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -235,15 +235,8 @@ def _sqlite_path(url: str) -> Path:
 
 
 def _replay_config(executed: Path, submitted: Path) -> Config:
-    from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import Execute
-
-    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
-    steps[steps.index(Execute)] = ReplayOutputs
-    if FilterFrameworkNoise not in steps:
-        steps.insert(steps.index(ReplayOutputs) + 1, FilterFrameworkNoise)
     cfg = Config()
-    cfg.Autograde.autograde_preprocessors = steps
+    cfg.Autograde.autograde_preprocessors = autograde_steps(ReplayOutputs)
     cfg.ReplayOutputs.executed_directory = str(executed)
     # Record from the worker's copy of the submission (repaired, if intake repaired it);
     # the submission itself is never read by nbgrader here, nor ever written.
@@ -290,7 +283,7 @@ def grade(
         recording it again.
     sandbox : Limits or None
         Run each submission's kernel in the bubblewrap sandbox with these limits
-        (see :mod:`cnnwidgets.instructor.sandbox`); ``None`` runs kernels unconfined
+        (see :mod:`cnnwidgets.instructor.isolation.sandbox`); ``None`` runs kernels unconfined
         (``cnnkit --unsafe``). Raises :class:`SandboxUnavailable` when a sandbox is
         asked for and cannot be created here.
 

@@ -15,7 +15,7 @@ import uuid
 
 from jupyter_client.manager import AsyncKernelManager
 
-__all__ = ["SocketKernelManager", "prepare_grading_kernel", "socket_dir"]
+__all__ = ["SocketKernelManager", "socket_dir"]
 
 _DIR: str | None = None
 
@@ -58,18 +58,3 @@ class SocketKernelManager(AsyncKernelManager):
         if self.transport == "ipc":
             return os.path.join(socket_dir(), uuid.uuid4().hex[:16])
         return super()._ip_default()
-
-
-def prepare_grading_kernel() -> None:
-    """Run first in every grading kernel (``nbgrader_config.py``'s ``exec_lines``).
-
-    Silences framework noise (:func:`cnnwidgets.instructor.quiet.install`) and
-    marks the kernel as grading, so students' self-check training runs are
-    skipped (:func:`cnnwidgets.grading.grading`); hidden tests still train.
-    Binds no name in the student's namespace and does not import TensorFlow.
-    """
-    from ..grading.training import GRADING_ENV
-    from .quiet import install
-
-    install()
-    os.environ[GRADING_ENV] = "1"

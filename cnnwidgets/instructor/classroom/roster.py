@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .course import Course
+from ..course import Course
 
 __all__ = ["FIELDS", "Roster", "RosterEntry", "RosterError", "import_roster", "read_roster"]
 

@@ -37,6 +37,8 @@ from pathlib import Path
 
 from traitlets import Dict as DictTrait
 
+from .bridge import bridge_path
+from .environment import kernel_env
 from .kernels import SocketKernelManager
 
 __all__ = [
@@ -291,35 +293,6 @@ def _nproc_limit(processes: int, uid: int | None) -> int:
     return mine + processes
 
 
-# What a grading kernel keeps of the environment; everything else (tokens, database
-# URLs, the instructor's paths) stays outside.
-_KEEP_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED")
-
-
-def kernel_env(env: dict[str, str]) -> dict[str, str]:
-    """The environment inside the sandbox: minimal, plus the kit's kernel settings."""
-    from ..grading.training import GRADING_ENV
-    from .quiet import KERNEL_ENV
-
-    kept = {k: env[k] for k in _KEEP_ENV if k in env}
-    kept.update(KERNEL_ENV)
-    kept.update(
-        {
-            "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin", "/bin"]),
-            "HOME": "/tmp",
-            "TMPDIR": "/tmp",
-            "MPLCONFIGDIR": "/tmp/matplotlib",
-            "PYTHONNOUSERSITE": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            GRADING_ENV: "1",
-            # Its parent inside the sandbox is bwrap's init, PID 1: ipykernel then neither
-            # polls for a parent that never changes nor prints its stand-alone notice.
-            "JPY_PARENT_PID": "1",
-        }
-    )
-    return kept
-
-
 class SandboxKernelManager(SocketKernelManager):
     """A :class:`SocketKernelManager` whose kernel runs in a bubblewrap sandbox.
 
@@ -400,7 +373,7 @@ class SandboxKernelManager(SocketKernelManager):
         of the kernel's (its folder, its bridge, its /tmp) is visible in it, so
         the kernel cannot hand it anything.
         """
-        from ..grading import room
+        from ...grading import room
 
         taken = {self._uid, verifier_uid(self._private, self._uid)}
         uid = sandbox_uid(f"{self._private}/room/{'+'.join(allowed)}")
@@ -414,7 +387,7 @@ class SandboxKernelManager(SocketKernelManager):
         env["PYTHONHASHSEED"] = "0"
         inside = "/opt/cnnkit-room"
         extra = [(room.runner_path(), f"{inside}/room.py"),
-                 (str(Path(__file__).with_name("bridge.py")), f"{inside}/bridge.py")]  # fmt: skip
+                 (bridge_path(), f"{inside}/bridge.py")]  # fmt: skip
         extra += [(path, f"{inside}/site/{name}") for path, name in room.allowed_paths(allowed)]
         python = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
         argv = room.command(allowed, f"{inside}/site", codec=f"{inside}/bridge.py", python=python)
