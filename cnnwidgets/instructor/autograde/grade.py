@@ -250,6 +250,155 @@ def _score(course: Course, assignment: str, student: str) -> tuple[float, float]
         return float(sub.score), float(sub.max_score)
 
 
+class _Workers:
+    """``count`` long-lived worker processes; :meth:`run` hands a job to the next free one."""
+
+    def __init__(self, count: int, logs: Path) -> None:
+        self.slots = [_Slot(logs / f"worker-{i}.log") for i in range(max(1, count))]
+        self._free: queue.Queue[_Slot] = queue.Queue()
+        for slot in self.slots:
+            self._free.put(slot)
+        self.stopping = False
+
+    def run(self, job: dict, timeout: float) -> tuple[str, float, dict | None]:
+        slot = self._free.get()
+        try:
+            if self.stopping:
+                return "crashed", 0.0, None
+            return slot.run(job, timeout)
+        finally:
+            self._free.put(slot)
+
+    def stop(self, kill: bool) -> None:
+        self.stopping = True
+        for slot in self.slots:
+            slot.stop(kill=kill)
+
+
+class _Run:
+    """One ``grade`` call, in named steps: :meth:`register` the source once, then for each
+    student :meth:`intake` (read the submission, make the worker's private course) and, once
+    a worker has executed it, :meth:`record` (one writer for the gradebook)."""
+
+    def __init__(
+        self, course: Course, assignment: str, tmp: Path, timeout: float,
+        sandbox: Limits | None,
+    ) -> None:  # fmt: skip
+        self.course, self.assignment, self.tmp = course, assignment, tmp
+        self.timeout, self.sandbox = timeout, sandbox
+        self.logs = sidecar_path(course, assignment).parent / "logs" / assignment
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.template_db = tmp / "template.db"
+        self.names = course.notebooks(assignment)
+        self.notes: dict[str, list[str]] = {}
+
+    def register(self, registered: bool) -> list[str]:
+        """Record the assignment's source in the gradebook (unless ``registered``) and keep a
+        snapshot of it as the workers' template; returns how exercises/ differs from it."""
+        course, assignment, drift = self.course, self.assignment, []
+        if not registered:
+            fresh = _register(course, assignment, self.tmp / "release")
+            drift = folder_differences(fresh, course.release_dir / assignment)
+        if course.gradebook_url.startswith("sqlite:///"):
+            # The gradebook now records the assignment: a snapshot of it is the template.
+            _sqlite_snapshot(_sqlite_path(course.gradebook_url), self.template_db)
+        else:
+            with scratch_course(course, [assignment]) as template:
+                generate(template, assignment)
+                _sqlite_snapshot(_sqlite_path(template.gradebook_url), self.template_db)
+        return drift
+
+    def _submitted(self, student: str, root: Path | None = None) -> Path:
+        folder = self.course.folder("submitted_directory", student, self.assignment)
+        return folder if root is None else self._under(root, folder)
+
+    def _under(self, root: Path, folder: Path) -> Path:
+        """``folder`` of the course as it lies under ``root`` (a worker's private copy)."""
+        return root / folder.relative_to(self.course.root)
+
+    def intake(self, student: str) -> dict | str:
+        """The worker's job for ``student``, or why the submission cannot be graded."""
+        course, assignment = self.course, self.assignment
+        found = inspect(self._submitted(student), self.names)
+        if found.fatal:
+            return found.fatal
+        notes = self.notes[student] = list(found.notes)
+        root = self.tmp / "jobs" / student / "course"
+        source = root / course.source_dir.relative_to(course.root)
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.symlink_to(course.source_dir, target_is_directory=True)
+        copy = self._submitted(student, root)
+        shutil.copytree(self._submitted(student), copy)
+        shutil.copy(self.template_db, root / "gradebook.db")
+        notes.extend(repair_copy(copy, self.names))
+        cell_notes = changed_locked_cells(
+            self._submitted(student), course.release_dir / assignment, self.names
+        )
+        notes.extend(cell_notes.values())
+        job = {
+            "root": str(root),
+            "db_url": f"sqlite:///{root / 'gradebook.db'}",
+            "config_file": str(course.config_file or course.root / "nbgrader_config.py"),
+            "assignment": assignment,
+            "student": student,
+            "result": str(root.parent / "result.json"),
+            "log": str(self.logs / f"{student}.log"),
+            "sandbox": asdict(self.sandbox) if self.sandbox is not None else None,
+            "cell_notes": cell_notes,
+        }
+        Path(job["log"]).unlink(missing_ok=True)
+        return job
+
+    def record(self, student: str, status: str, seconds: float, result: dict | None) -> Outcome:
+        """Turn a worker's result into an :class:`Outcome`; a graded one goes into the real
+        gradebook through nbgrader's own autograde, with the worker's outputs replayed."""
+        course, assignment, timeout = self.course, self.assignment, self.timeout
+        log = str(self.logs / f"{student}.log")
+
+        def failed(message: str) -> Outcome:
+            return Outcome(student, "error", seconds, message=message, log=log)
+
+        if status in ("timeout", "crashed"):
+            with open(log, "a") as fh:
+                fh.write(f"\ncnnkit: the worker {status} (limit {timeout:g} s per submission)\n")
+            if status == "timeout":
+                return Outcome(student, "timeout", seconds, message=f"stopped after "
+                               f"{timeout:g} s", log=log)  # fmt: skip
+            return failed("the grading worker died")
+        if status == "rejected":
+            assert result is not None
+            with open(log, "a") as fh:
+                fh.write(f"cnnkit: not graded: {result['error']}\n")
+            return failed(result["error"])
+        if not result or not result.get("success"):
+            return failed(short_error((result or {}).get("log", "") + (result or {}).get(
+                "error", "")))  # fmt: skip
+        job_root = self.tmp / "jobs" / student / "course"
+        executed = self._under(
+            job_root, course.folder("autograded_directory", student, assignment)
+        )
+        copy = self._under(job_root, course.folder("submitted_directory", ".", "."))
+        outcome = course.api(_replay_config(executed, copy)).autograde(
+            assignment, student, force=True, create=True
+        )
+        if not outcome.get("success"):
+            text = outcome.get("log", "") + outcome.get("error", "")
+            return failed("recording failed: " + short_error(text))
+        score, max_score = _score(course, assignment, student)
+        # The worker's own clock: autograding only, not waiting for a free worker.
+        seconds = float(result.get("seconds", seconds))
+        message = "; ".join(self.notes.get(student, []))
+        return Outcome(student, "graded", seconds, score, max_score, message, log=log)
+
+    def execute(self, student: str, workers: _Workers) -> tuple[str, float, dict | None]:
+        """Intake, then a worker: (status, seconds, the worker's result)."""
+        start = time.perf_counter()
+        job = self.intake(student)
+        if isinstance(job, str):
+            return "rejected", time.perf_counter() - start, {"error": job}
+        return workers.run(job, self.timeout)
+
+
 def grade(
     course: Course,
     assignment: str,
@@ -283,180 +432,65 @@ def grade(
         recording it again.
     sandbox : Limits or None
         Run each submission's kernel in the bubblewrap sandbox with these limits
-        (see :mod:`cnnwidgets.instructor.isolation.sandbox`); ``None`` runs kernels unconfined
-        (``cnnkit --unsafe``). Raises :class:`SandboxUnavailable` when a sandbox is
-        asked for and cannot be created here.
+        (see :mod:`cnnwidgets.instructor.isolation.sandbox`); ``None`` runs kernels
+        unconfined (``cnnkit --unsafe``). Raises :class:`SandboxUnavailable` when a
+        sandbox is asked for and cannot be created here.
 
     Returns
     -------
     GradeRun
     """
-    from tqdm import tqdm
-
     if assignment not in course.assignments():
         raise NbgraderError(f"No assignment {assignment!r} in {course.source_dir}.")
     if sandbox is not None and (reason := availability()) is not None:
         raise SandboxUnavailable(reason)
     students = course.students(assignment) if students is None else students
-    logs = sidecar_path(course, assignment).parent / "logs" / assignment
-    logs.mkdir(parents=True, exist_ok=True)
-    outcomes: list[Outcome] = []
-    drift: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="cnnkit-grade-") as tmp_name:
-        tmp = Path(tmp_name)
-        template_db = tmp / "template.db"
-        if not registered:
-            fresh = _register(course, assignment, tmp / "release")
-            drift = folder_differences(fresh, course.release_dir / assignment)
-        if course.gradebook_url.startswith("sqlite:///"):
-            # The gradebook now records the assignment: a snapshot of it is the template.
-            _sqlite_snapshot(_sqlite_path(course.gradebook_url), template_db)
-        else:
-            with scratch_course(course, [assignment]) as template:
-                generate(template, assignment)
-                _sqlite_snapshot(_sqlite_path(template.gradebook_url), template_db)
-        source_rel = course.source_dir.relative_to(course.root)
-        names = course.notebooks(assignment)
-        notes: dict[str, list[str]] = {}
-
-        def make_job(student: str) -> dict:
-            root = tmp / "jobs" / student / "course"
-            (root / source_rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / source_rel).symlink_to(course.source_dir, target_is_directory=True)
-            shutil.copytree(
-                course.folder("submitted_directory", student, assignment),
-                course_folder(root, course, "submitted_directory", student, assignment),
-            )
-            shutil.copy(template_db, root / "gradebook.db")
-            notes.setdefault(student, []).extend(
-                repair_copy(
-                    course_folder(root, course, "submitted_directory", student, assignment), names
-                )
-            )
-            cell_notes = changed_locked_cells(
-                course.folder("submitted_directory", student, assignment),
-                course.release_dir / assignment,
-                names,
-            )
-            notes[student].extend(cell_notes.values())
-            job = {
-                "root": str(root),
-                "db_url": f"sqlite:///{root / 'gradebook.db'}",
-                "config_file": str(course.config_file or course.root / "nbgrader_config.py"),
-                "assignment": assignment,
-                "student": student,
-                "result": str(root.parent / "result.json"),
-                "log": str(logs / f"{student}.log"),
-                "sandbox": asdict(sandbox) if sandbox is not None else None,
-                "cell_notes": cell_notes,
-            }
-            Path(job["log"]).unlink(missing_ok=True)
-            return job
-
-        def record(student: str, status: str, seconds: float, result: dict | None) -> Outcome:
-            job_root = tmp / "jobs" / student / "course"
-            log = str(logs / f"{student}.log")
-            if status != "done":
-                with open(log, "a") as fh:
-                    fh.write(
-                        f"\ncnnkit: the worker {status} (limit {timeout:g} s per submission)\n"
-                    )
-            if status == "timeout":
-                return Outcome(
-                    student, "timeout", seconds, message=f"stopped after {timeout:g} s", log=log
-                )
-            if status == "rejected":
-                with open(log, "a") as fh:
-                    fh.write(f"cnnkit: not graded: {result['error']}\n")
-                return Outcome(student, "error", seconds, message=result["error"], log=log)
-            if status == "crashed":
-                return Outcome(
-                    student, "error", seconds, message="the grading worker died", log=log
-                )
-            if not result or not result.get("success"):
-                text = (result or {}).get("log", "") + (result or {}).get("error", "")
-                return Outcome(student, "error", seconds, message=short_error(text), log=log)
-            executed = course_folder(job_root, course, "autograded_directory", student, assignment)
-            copy = course_folder(job_root, course, "submitted_directory", ".", ".")
-            outcome = course.api(_replay_config(executed, copy)).autograde(
-                assignment, student, force=True, create=True
-            )
-            if not outcome.get("success"):
-                text = outcome.get("log", "") + outcome.get("error", "")
-                return Outcome(
-                    student,
-                    "error",
-                    seconds,
-                    message="recording failed: " + short_error(text),
-                    log=log,
-                )
-            score, max_score = _score(course, assignment, student)
-            # The worker's own clock: autograding only, not waiting for a free worker.
-            seconds = float(result.get("seconds", seconds))
-            message = "; ".join(notes.get(student, []))
-            return Outcome(student, "graded", seconds, score, max_score, message, log=log)
-
-        workers = [_Slot(logs / f"worker-{i}.log") for i in range(max(1, min(jobs, len(students))))]
-        free: queue.Queue[_Slot] = queue.Queue()
-        for worker in workers:
-            free.put(worker)
-        stopping = False
-
-        def execute(student: str) -> tuple[str, float, dict | None]:
-            start = time.perf_counter()
-            intake = inspect(course.folder("submitted_directory", student, assignment), names)
-            if intake.fatal:
-                return "rejected", time.perf_counter() - start, {"error": intake.fatal}
-            notes[student] = list(intake.notes)
-            job = make_job(student)
-            slot = free.get()
-            try:
-                if stopping:
-                    return "crashed", 0.0, None
-                return slot.run(job, timeout)
-            finally:
-                free.put(slot)
-
-        bar = tqdm(
-            total=len(students),
-            desc=f"grading {assignment}",
-            unit="submission",
-            file=sys.stderr,
-            disable=not progress,
-            dynamic_ncols=True,
-        )
-        counts = {"graded": 0, "failed": 0}
-        pool = ThreadPoolExecutor(max_workers=len(workers))
-        try:
-            futures = {pool.submit(execute, student): student for student in students}
-            # Recording happens here, in this one thread: the gradebook has one writer.
-            for future in as_completed(futures):
-                student = futures[future]
-                try:
-                    status, seconds, result = future.result()
-                    outcome = record(student, status, seconds, result)
-                except Exception as exc:  # one bad submission never stops the others
-                    outcome = Outcome(student, "error", 0.0, message=f"{exc!r}"[:300])
-                outcomes.append(outcome)
-                _save_sidecar(course, assignment, [outcome])  # kept even if the run is cut short
-                counts["graded" if outcome.ok else "failed"] += 1
-                bar.set_postfix(counts, refresh=False)
-                bar.update()
-                if on_outcome is not None:
-                    on_outcome(outcome)
-        finally:
-            # Normally the workers are idle here; after Ctrl-C they are killed, which
-            # also releases the threads waiting on them.
-            stopping = True
-            pool.shutdown(wait=False, cancel_futures=True)
-            for worker in workers:
-                worker.stop(kill=len(outcomes) < len(students))
-            pool.shutdown(wait=True)
-            bar.close()
+    with tempfile.TemporaryDirectory(prefix="cnnkit-grade-") as tmp:
+        run = _Run(course, assignment, Path(tmp), timeout, sandbox)
+        drift = run.register(registered)
+        workers = _Workers(min(jobs, len(students)), run.logs)
+        outcomes = _each(run, workers, students, progress, on_outcome)
     outcomes.sort(key=lambda o: o.student)
     return GradeRun(outcomes, drift)
 
 
-def course_folder(root: Path, course: Course, step: str, student: str, assignment: str) -> Path:
-    """``course``'s folder for ``step`` as it lies under another root (a worker's private copy)."""
-    return root / course.folder(step, student, assignment).relative_to(course.root)
+def _each(
+    run: _Run, workers: _Workers, students: list[str], progress: bool,
+    on_outcome: Callable[[Outcome], None] | None,
+) -> list[Outcome]:  # fmt: skip
+    """Every student through intake and a worker, in parallel; recorded here, one at a time,
+    as each finishes, with a progress bar and the sidecar kept up to date."""
+    from tqdm import tqdm
+
+    outcomes: list[Outcome] = []
+    bar = tqdm(
+        total=len(students), desc=f"grading {run.assignment}", unit="submission",
+        file=sys.stderr, disable=not progress, dynamic_ncols=True,
+    )  # fmt: skip
+    counts = {"graded": 0, "failed": 0}
+    pool = ThreadPoolExecutor(max_workers=len(workers.slots))
+    try:
+        futures = {pool.submit(run.execute, student, workers): student for student in students}
+        # Recording happens here, in this one thread: the gradebook has one writer.
+        for future in as_completed(futures):
+            student = futures[future]
+            try:
+                outcome = run.record(student, *future.result())
+            except Exception as exc:  # one bad submission never stops the others
+                outcome = Outcome(student, "error", 0.0, message=f"{exc!r}"[:300])
+            outcomes.append(outcome)
+            # kept even if the run is cut short
+            _save_sidecar(run.course, run.assignment, [outcome])
+            counts["graded" if outcome.ok else "failed"] += 1
+            bar.set_postfix(counts, refresh=False)
+            bar.update()
+            if on_outcome is not None:
+                on_outcome(outcome)
+    finally:
+        # Normally the workers are idle here; after Ctrl-C they are killed, which
+        # also releases the threads waiting on them.
+        pool.shutdown(wait=False, cancel_futures=True)
+        workers.stop(kill=len(outcomes) < len(students))
+        pool.shutdown(wait=True)
+        bar.close()
+    return outcomes

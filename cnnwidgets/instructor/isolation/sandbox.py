@@ -112,11 +112,12 @@ def _bwrap() -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
+@functools.cache
 def availability() -> str | None:
     """``None`` when sandboxed grading works here; otherwise the reason it does not.
 
-    Tries the real thing once per process: a sandbox with no network and a new
-    PID namespace that runs ``true``.
+    Tries the real thing once per process (the answer is kept): a sandbox with no
+    network and a new PID namespace that runs ``true``.
     """
     if not sys.platform.startswith("linux"):
         return f"the grading sandbox needs Linux (bubblewrap); this is {sys.platform}"
