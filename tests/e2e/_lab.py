@@ -1,8 +1,9 @@
 """JupyterLab in Chromium: a throw-away server on the course, the browser, and page helpers.
 
 Shared by the end-to-end tests (tests/e2e) and the browser benchmark
-(benchmarks/bench_browser.py). The server runs the kit's own .venv on a copy of
-the course, so running and saving notebooks never touches the repository.
+(benchmarks/bench_browser.py). The server is started as the README says, `make lab`,
+from a clean environment, on a copy of the kit that links the repository's .venv,
+so running and saving notebooks never touches the repository.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -33,7 +33,6 @@ CHROMIUM_ARGS = [
 ]
 # Where screenshots go; git-ignored.
 ARTIFACTS = Path(os.environ.get("CNN_E2E_ARTIFACTS", REPO / "test-artifacts" / "e2e"))
-KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 # Lab settings of the test server (its own settings folder, so a developer's own
@@ -70,17 +69,61 @@ def expect(target, message: str | None = None):
     return playwright_expect(target, message)
 
 
-def copy_course(dest: Path) -> Path:
-    """A copy of what a course server serves: the lessons, the assignments and nbgrader's config."""
+# What `make lab` needs besides what it serves: the Makefile, what its venv rule reads, the
+# settings of Lab's two faces, and what git ignores.
+_MAKE_LAB = ("Makefile", "pyproject.toml", ".gitignore")
+_GIT = ("git", "-c", "user.name=e2e", "-c", "user.email=e2e@localhost")
+_GIT += ("-c", "init.defaultBranch=main")
+
+
+def copy_course(dest: Path, *, git: bool = True) -> Path:
+    """A copy of the kit as `make lab` serves it: the lessons, the assignments, nbgrader's
+    config, the Makefile and Lab's settings, and the repository's own .venv (a link:
+    nothing is reinstalled). With ``git``, the copy is a fresh repository with everything
+    committed, as a clone is, so a test can ask ``git status`` what Lab changed."""
     dest.mkdir(parents=True, exist_ok=True)
-    for folder in ("course", "exercises", "solutions"):
-        shutil.copytree(
+    for folder in ("course", "exercises", "solutions", "jupyter"):
+        shutil.copytree(  # copy2 keeps times: make sees the venv as up to date
             REPO / folder,
             dest / folder,
             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
         )
     shutil.copy(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+    for name in _MAKE_LAB:
+        shutil.copy2(REPO / name, dest / name)
+    (dest / ".venv").symlink_to(REPO / ".venv", target_is_directory=True)
+    if git:
+        subprocess.run([*_GIT, "init", "-q"], cwd=dest, check=True)
+        subprocess.run([*_GIT, "add", "-A"], cwd=dest, check=True)
+        subprocess.run([*_GIT, "commit", "-q", "-m", "the kit"], cwd=dest, check=True)
     return dest
+
+
+def git_status(root: Path) -> list[str]:
+    """``git status --porcelain`` of a copy made by :func:`copy_course`: one line per
+    changed, new or deleted file that git does not ignore."""
+    out = subprocess.run(
+        [*_GIT, "status", "--porcelain", "--untracked-files=all"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return out.splitlines()
+
+
+# A new user's shell: the system's PATH, no venv activated, a home with no Jupyter settings.
+CLEAN_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def clean_env(home: Path, extra: dict | None = None) -> dict:
+    """The environment of someone who has just cloned the kit and typed `make lab`."""
+    env = {"PATH": CLEAN_PATH, "HOME": str(home), "LANG": "C.UTF-8", "TERM": "dumb"}
+    for name in ("CI", "TMPDIR"):  # CI=true changes what the tests demand, not what Lab does
+        if name in os.environ:
+            env[name] = os.environ[name]
+    env.update(extra or {})
+    return env
 
 
 def _free_port() -> int:
@@ -90,12 +133,19 @@ def _free_port() -> int:
 
 
 class LabServer:
-    """``jupyter lab`` from the kit's .venv on ``root``, on a free localhost port with a token."""
+    """`make lab` (or `make instructor`, ``target="instructor"``) on a copy of the kit,
+    on a free localhost port with a token."""
 
     def __init__(
-        self, root: Path, *, settings: dict | None = None, env: dict | None = None
+        self,
+        root: Path,
+        *,
+        target: str = "lab",
+        settings: dict | None = None,
+        env: dict | None = None,
     ) -> None:
         self.root = Path(root)
+        self.target = target
         self.settings = SETTINGS if settings is None else settings
         self.extra_env = dict(env or {})
         self.port = 0
@@ -115,49 +165,37 @@ class LabServer:
         return f"{self.base}/{path.lstrip('/')}?{params}"
 
     def start(self, timeout: float = 90) -> LabServer:
-        jupyter = Path(sys.executable).parent / "jupyter"
-        if not jupyter.exists():
-            jupyter = REPO / ".venv" / "bin" / "jupyter"
+        """Start Lab as the README says, `make lab`, in a clean environment: the system PATH
+        (not the venv's), a fresh HOME. Only the port, the token and the test settings are
+        added, through the Makefile's LAB_ARGS."""
+        if not (self.root / "Makefile").exists():
+            raise RuntimeError(f"{self.root} has no Makefile: make it with copy_course()")
         user_settings = self._home / "user-settings"
         for plugin, values in self.settings.items():
             package, name = plugin.split(":")
             path = user_settings / package / f"{name}.jupyterlab-settings"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
-        for sub in ("config", "runtime", "workspaces"):
-            (self._home / sub).mkdir(exist_ok=True)
-        env = dict(
-            os.environ,
-            **KERNEL_ENV,
-            **self.extra_env,
-            # Not the developer's ~/.jupyter: the .venv's own extensions and settings only.
-            JUPYTER_CONFIG_DIR=str(self._home / "config"),
-            JUPYTER_RUNTIME_DIR=str(self._home / "runtime"),
-        )
-        # nbgrader's formgrader runs `alembic` and the kernels from PATH.
-        env["PATH"] = os.pathsep.join([str(jupyter.parent), env.get("PATH", "")])
-        env.pop("JUPYTER_TOKEN", None)
+        (self._home / "workspaces").mkdir(exist_ok=True)
+        (self._home / "home").mkdir(exist_ok=True)
+        env = clean_env(self._home / "home", self.extra_env)
         last_error: Exception | None = None
         for _attempt in range(3):  # a free port can be taken between the probe and the bind
             self.port = _free_port()
-            cmd = [
-                str(jupyter),
-                "lab",
+            lab_args = [
                 "--no-browser",
                 "--ServerApp.ip=127.0.0.1",
                 f"--ServerApp.port={self.port}",
                 "--ServerApp.port_retries=0",
                 f"--IdentityProvider.token={self.token}",
-                f"--ServerApp.root_dir={self.root}",
                 "--LabApp.expose_app_in_browser=True",
                 f"--LabApp.user_settings_dir={user_settings}",
                 f"--LabApp.workspaces_dir={self._home / 'workspaces'}",
             ]
-            if os.getuid() == 0:
-                cmd.append("--allow-root")
+            cmd = ["make", "--no-print-directory", self.target, f"LAB_ARGS={' '.join(lab_args)}"]
             if shutil.which("setpriv"):  # util-linux, on every Debian
-                # The server gets SIGTERM (and stops its kernels) if this process dies
-                # without its teardown, e.g. killed by a timeout.
+                # make gets SIGTERM (and passes it to the server, which stops its kernels)
+                # if this process dies without its teardown, e.g. killed by a timeout.
                 cmd = ["setpriv", "--pdeathsig", "TERM", "--", *cmd]
             with open(self.log_path, "ab") as log:
                 # Its own session: Ctrl+C in the terminal reaches pytest, whose teardown
@@ -203,17 +241,28 @@ class LabServer:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)  # Jupyter shuts its kernels down on SIGTERM
+        # make and the server are one process group (the server's shell execs it):
+        # Jupyter shuts its kernels down on SIGTERM; wait until the group is gone.
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            proc.poll()
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+                os.killpg(proc.pid, 0)
+            except (ProcessLookupError, PermissionError):
+                break
+            time.sleep(0.1)
         try:  # anything left in its process group (kernels have their own, and exit
             # on their own once their parent is gone)
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             pass
 
     def cleanup(self) -> None:
@@ -405,6 +454,19 @@ class NotebookTab:
         self.page.evaluate("(id) => window.jupyterapp.shell.activateById(id)", self.panel_id)
         self.page.wait_for_function(
             "(path) => window.__e2e.panelOf(path).isVisible", arg=self.path, polling=50
+        )
+
+    def close(self) -> None:
+        """Shut the notebook's kernel down and close its tab (unsaved changes are dropped)."""
+        self.page.evaluate(
+            """async (path) => {
+                const panel = window.__e2e.panelOf(path);
+                if (!panel) return;
+                await panel.sessionContext.shutdown();
+                panel.context.model.dirty = false;
+                panel.close();
+            }""",
+            self.path,
         )
 
     # ---- running ------------------------------------------------------------------------

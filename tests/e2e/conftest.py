@@ -1,4 +1,5 @@
-"""One JupyterLab server on a copy of the course, one Chromium, every lesson run once in it.
+"""`make lab` on a copy of the kit, one Chromium, every lesson run once in it; `make instructor`
+on the same copy for the instructor's tests.
 
 The browser tests need Debian's Chromium and the playwright package: without them
 they skip with one line, except under CI=true, where they fail instead.
@@ -11,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from cnnwidgets.lab import WORK
 
 from . import _lab
 
@@ -68,18 +71,50 @@ def _browser_available():
 
 @pytest.fixture(scope="session")
 def course_root(tmp_path_factory) -> Path:
-    """A temporary copy of course/, exercises/, solutions/ and nbgrader_config.py."""
+    """A temporary copy of the kit, a git repository as a fresh clone is (see copy_course)."""
     return _lab.copy_course(tmp_path_factory.mktemp("e2e") / "course")
 
 
 @pytest.fixture(scope="session")
+def work_root(lab, course_root) -> Path:
+    """The learner's working copy `make lab` made and serves: my-work/ in the kit."""
+    return course_root / WORK
+
+
+# Two lessons compute at once on two cores: one TensorFlow thread each, so their thread
+# pools do not fight over the cores.
+_THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+
+
+@pytest.fixture(scope="session")
 def lab(course_root):
-    # Two lessons compute at once on two cores: one TensorFlow thread each, so
-    # their thread pools do not fight over the cores.
-    threads = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-    server = _lab.LabServer(course_root, env=threads).start()
+    """`make lab`: the learner's face, on my-work/."""
+    server = _lab.LabServer(course_root, env=_THREADS).start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def lab_page(lab, context) -> _lab.LabPage:
+    """The one JupyterLab page every learner's test works in, each notebook in its own tab."""
+    page = _lab.LabPage.open(context, lab, slots=2)
+    yield page
+    page.page.close()
+
+
+@pytest.fixture(scope="session")
+def instructor_lab(course_root):
+    """`make instructor`: the whole kit with nbgrader's instructor tools, on the same copy."""
+    server = _lab.LabServer(course_root, target="instructor", env=_THREADS).start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def instructor_page(instructor_lab, context) -> _lab.LabPage:
+    page = _lab.LabPage.open(context, instructor_lab, slots=1)
+    yield page
+    page.page.close()
 
 
 @pytest.fixture(scope="session")
@@ -100,14 +135,6 @@ def context(browser):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     yield ctx
     ctx.close()
-
-
-@pytest.fixture(scope="session")
-def lab_page(lab, context) -> _lab.LabPage:
-    """The one JupyterLab page every test works in, each notebook in its own tab."""
-    page = _lab.LabPage.open(context, lab, slots=2)
-    yield page
-    page.page.close()
 
 
 class Course:

@@ -60,10 +60,10 @@ def _state_sizes(nb: dict) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[n.removesuffix(".ipynb") for n in LESSONS])
-def test_saved_lesson_stays_light(course, course_root, lesson):
+def test_saved_lesson_stays_light(course, work_root, lesson):
     page = course.ready(lesson)
     page.save()
-    path = course_root / "course" / lesson
+    path = work_root / "course" / lesson  # the learner's copy: Lab serves my-work/
     nb = json.loads(path.read_text())
     size = path.stat().st_size
     per_widget = _state_sizes(nb)
