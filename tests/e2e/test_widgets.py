@@ -211,3 +211,31 @@ def test_feature_map_viewer_switches_layer(course, course_root):
     expect(caption.first).to_contain_text(f"{name_kind}: {shape}")
     page.wait_image_change(maps, before)
     page.screenshot("widget-FeatureMapViewer", out)
+
+
+@pytest.mark.lesson(L01)
+@pytest.mark.lesson(L05)
+def test_question_checks_on_enter_what_was_just_typed(course, course_root):
+    """Typed and Enter at once, the box judges the new value; an edit clears the old verdict;
+    a share may be written as a ratio, a percentage or a plain number."""
+    page, out = _widget(course, course_root, L01, 'Question.from_bank("01-valid-size")')
+    box = out.locator(".widget-text input")
+    verdict = out.locator(".widget-html-content", has_text=re.compile("Right|Not quite"))
+    expect(out).to_contain_text("A 3×3 kernel slides over a 9×9 image")
+    for typed, right in [("8", False), ("7", True), ("7x7", True), ("(7, 8)", False)]:
+        box.fill(typed)
+        box.press("Enter")  # at once, no wait between the last keystroke and Enter
+        expect(verdict).to_contain_text("Right" if right else f"Not quite: you said {typed}")
+        box.press_sequentially("0")  # an edit: the old verdict goes before any check
+        expect(verdict).to_have_count(0)
+    page.screenshot("widget-Question", out)
+
+    page, out = _widget(course, course_root, L05, 'Question.from_bank("05-precision")')
+    expect(out).to_contain_text("within ±0.005")  # the tolerance is stated
+    box = out.locator(".widget-text input")
+    right = out.locator(".widget-html-content", has_text="Right")
+    for typed in ("100/170", "58.8 %", "0.588", "59"):
+        box.fill(typed)
+        expect(right).to_have_count(0)  # the edit cleared the last verdict
+        out.locator("button", has_text="Check").click()
+        expect(right).to_have_count(1)
