@@ -131,6 +131,24 @@ def prepare_data(X, y, seed):
     return split(augmented, y, test_size=0.2, seed=seed)
 """
 
+# One module-level pipeline handed out on every call, so every model built from it shares its
+# layers (the red team's S9): each call's answer reaches the grader as a copy, so the hidden
+# test reads it from the names Keras gave the layers, the same on both calls.
+_SHARED_PIPELINE = """
+_pipeline = keras.Sequential(
+    [
+        layers.RandomRotation(0.15),
+        layers.RandomTranslation(0.15, 0.05),
+        layers.RandomZoom(0.25),
+        layers.RandomFlip("horizontal"),
+    ]
+)
+
+
+def build_augmentation():
+    return _pipeline
+"""
+
 _A5_CASES: Cases = {
     "correct": ({}, A5_MAX, {}),
     "released": (None, 0.0, {}),
@@ -156,6 +174,16 @@ _A5_CASES: Cases = {
                 "fraction of a full turn"
             ),
             "test_flip_mode": "Received: factor=54",
+        },
+    ),
+    # the same pipeline on every call: the layers point (1) only
+    "shared_pipeline": (
+        {"build_augmentation": _SHARED_PIPELINE},
+        A5_MAX - 1,
+        {
+            "test_augmentation_layers": (
+                "build_augmentation() returned the same pipeline twice (its layers random_rotation"
+            )
         },
     ),
     # sizes add up (1 point kept of part 2's 3): different every call, and no test image is
