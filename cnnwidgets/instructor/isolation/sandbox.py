@@ -14,9 +14,10 @@ Inside, the kernel sees the system and Python read-only, its notebook's folder
 (a scratch copy of the submission) as the only writable folder besides a small
 private ``/tmp``, and nothing of the course: no ``solutions/``, no gradebook, no
 other submission. It has no network (it talks to nbgrader over Unix sockets),
-a memory, CPU-time, process and file-size limit, and a minimal environment
-(no tokens or database URLs of the instructor's shell). Killing the grading
-worker takes the whole sandbox down (``--die-with-parent`` and the PID namespace).
+a memory, CPU-time, process and file-size limit, a seccomp filter (:mod:`.seccomp`),
+and a minimal environment (no tokens or database URLs of the instructor's shell).
+Killing the grading worker takes the whole sandbox down (``--die-with-parent`` and
+the PID namespace).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pathlib import Path
 
 from traitlets import Dict as DictTrait
 
+from . import seccomp
 from .bridge import bridge_path
 from .environment import kernel_env
 from .kernels import SocketKernelManager
@@ -337,7 +339,7 @@ class SandboxKernelManager(SocketKernelManager):
             # submission take spare time only, from its own and other graders' tests.
             nice=KERNEL_NICE,
         )
-        return cmd, kw
+        return seccomp.with_filter(cmd, seccomp.KERNEL), kw
 
     def verifier_launch(
         self, argv: list[str], shared: tuple[str, ...] = ()
@@ -372,7 +374,8 @@ class SandboxKernelManager(SocketKernelManager):
         folder of the machine stay out of it, so a library a task forbids does
         not exist there. It has a uid, a home and a bridge of its own; nothing
         of the kernel's (its folder, its bridge, its /tmp) is visible in it, so
-        the kernel cannot hand it anything.
+        the kernel cannot hand it anything. Its seccomp filter (:data:`.seccomp.ROOM`)
+        refuses file locks and watches.
         """
         from ...grading import room
 
@@ -399,7 +402,7 @@ class SandboxKernelManager(SocketKernelManager):
         cmd = command(argv, cwd=home, private_dir=bridge, env=env, limits=self._limits(),
                       uid=uid, python=folders, extra=tuple(extra),
                       hidden=tuple(site_folders()), sealed=True, nice=KERNEL_NICE)  # fmt: skip
-        return _with_seccomp(cmd, home), env, home, bridge
+        return seccomp.with_filter(cmd, seccomp.ROOM), env, home, bridge
 
     async def _async_interrupt_kernel(self) -> None:
         # jupyter_client signals the process group, which holds bwrap too: bwrap dies of
@@ -444,40 +447,6 @@ def verifier_uid(key: str, kernel_uid: int | None) -> int | None:
 
 
 KERNEL_NICE = 10  # kernels and rooms run below the grader and its verifiers
-
-# seccomp (BPF): refuse memfd_create and memfd_secret, allow the rest. (arch, syscall numbers)
-_NO_MEMFD = {
-    "x86_64": (0xC000003E, (319, 447, 0x40000000 + 319, 0x40000000 + 447)),
-    "aarch64": (0xC00000B7, (279, 447)),
-}
-
-
-def _seccomp_program() -> bytes | None:
-    """A classic BPF seccomp filter for this machine, or None where it is not known."""
-    import platform
-    import struct
-
-    known = _NO_MEMFD.get(platform.machine())
-    if known is None:
-        return None
-    arch, numbers = known
-    allow, refuse = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
-    n = len(numbers)
-    program = [(0x20, 0, 0, 4), (0x15, 0, n + 1, arch), (0x20, 0, 0, 0)]  # load arch, nr
-    program += [(0x15, n - i, 0, number) for i, number in enumerate(numbers)]
-    program += [(0x06, 0, 0, allow), (0x06, 0, 0, refuse)]
-    return b"".join(struct.pack("=HBBI", *op) for op in program)
-
-
-def _with_seccomp(cmd: list[str], folder: str) -> list[str]:
-    """``cmd`` (bwrap ...) with the filter on fd 9 (a shell opens it: bwrap reads it from there)."""
-    program = _seccomp_program()
-    if program is None:
-        return cmd
-    path = os.path.join(folder, "seccomp.bpf")
-    with open(path, "wb") as fh:
-        fh.write(program)
-    return ["/bin/sh", "-c", 'exec "$@" 9<"$0"', path, cmd[0], "--seccomp", "9", *cmd[1:]]
 
 
 def _ctypes_files() -> list[str]:
