@@ -70,17 +70,27 @@ def a2_samples() -> dict[str, tuple[nbformat.NotebookNode, float]]:
     The solution earns full marks, the untouched student version 0.
     """
     right = solution_answers(A2)
-    same = 'layers.Conv2D(32, 3, padding="same", activation="relu")'
-    assert same in right["build_mnist_model"], "the a2 solution changed: update the samples"
-    padding = dict(right)
-    padding["build_mnist_model"] = right["build_mnist_model"].replace(
-        same, 'layers.Conv2D(32, 3, activation="relu")', 1
-    )
+    build = right["build_house_numbers_model"]
+    same = 'layers.Conv2D(16, 5, padding="same", activation="relu")'
+    valid = 'layers.Conv2D(32, 3, activation="relu")'
     softmax = 'layers.Dense(10, activation="softmax")'
-    assert softmax in right["build_mnist_model"], "the a2 solution changed: update the samples"
+    for code in (same, valid, softmax):
+        assert code in build, "the a2 solution changed: update the samples"
+    padding = dict(right)
+    padding["build_house_numbers_model"] = build.replace(
+        same, 'layers.Conv2D(16, 5, activation="relu")', 1
+    )
+    same_everywhere = dict(right)
+    same_everywhere["build_house_numbers_model"] = build.replace(
+        valid, 'layers.Conv2D(32, 3, padding="same", activation="relu")', 1
+    )
+    lesson = dict(right)
+    lesson["build_house_numbers_model"] = _LESSON_03_MODEL.strip()
     patched = dict(padding)
-    patched["build_mnist_model"] = (
-        padding["build_mnist_model"].replace(softmax, 'layers.Dense(10, activation="relu")', 1)
+    patched["build_house_numbers_model"] = (
+        padding["build_house_numbers_model"].replace(
+            softmax, 'layers.Dense(10, activation="relu")', 1
+        )
         + "\n\n"
         + _PATCH_CHECKERS.strip()
     )
@@ -101,14 +111,63 @@ def a2_samples() -> dict[str, tuple[nbformat.NotebookNode, float]]:
         "rule_count_params": (fill(A2, counted), A2_MAX - 3),
         # the shapes from the kit's table function, reached by a built name: 2 points
         "rule_kit_tables": (fill(A2, tables), A2_MAX - 2),
-        # padding='valid' in the first convolution: the total (1 point) and the layer
-        # check (3 points) fail; part A and the compile check still count
+        # Part B, the padding the output shapes tell. padding='valid' in the first
+        # convolution: the total (1 point) and the layer check (3 points) fail; part A and
+        # the compile check still count
         "padding": (fill(A2, padding), A2_MAX - 4),
+        # padding='same' in both convolutions, as in the lessons' models: the same 4 points
+        "same_everywhere": (fill(A2, same_everywhere), A2_MAX - 4),
+        # lesson 03's MNIST-style model pasted in (the red team's S7): no longer the answer;
+        # the compile check only
+        "lesson_03_model": (fill(A2, lesson), A2_MAX - 4),
         # The same model with a ReLU head, and the kit's checkers and Keras's parameter
         # count rewritten in the student's kernel. Tests run in the verifier, with their
         # own copies: the total, the layers and the head (5 points) still fail.
         "patched_checkers": (fill(A2, patched), A2_MAX - 5),
     }
+
+
+def a2_messages() -> dict[str, dict[str, str]]:
+    """Student id -> {test grade_id: text that test's output must contain} for a2."""
+    return {
+        "padding": {
+            "test_house_numbers_layers": (
+                "layer 1 (Conv2D): output shape (None, 28, 28, 16), expected (None, 32, 32, 16) "
+                "— did you mean padding='same'?"
+            ),
+            "test_house_numbers_summary": "the model has 42,282 parameters, the table's has 55,594",
+        },
+        "same_everywhere": {
+            "test_house_numbers_layers": (
+                "layer 3 (Conv2D): output shape (None, 16, 16, 32), expected (None, 14, 14, 32) "
+                "— did you mean padding='valid'?"
+            ),
+        },
+        "lesson_03_model": {
+            "test_house_numbers_layers": (
+                "input shape (None, 28, 28, 1), expected (None, 32, 32, 1)"
+            ),
+        },
+    }
+
+
+# Lesson 03's MNIST-style model, with a compile line: the answer of part B until the
+# red team's S7, now a different network.
+_LESSON_03_MODEL = """
+def build_house_numbers_model():
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+"""
 
 
 _COUNT_PARAMS = """
@@ -158,7 +217,7 @@ def _agree(*args, **kwargs):
 for _name in ("assert_model_matches", "assert_head_matches", "check_model"):
     setattr(cnnwidgets.grading, _name, _agree)
 cnnwidgets.grading.facts.not_a_model = _agree
-keras.Model.count_params = lambda self: 220_234
+keras.Model.count_params = lambda self: 55_594
 """
 
 

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from ._cases import Graded, grade_samples, scores
+from ._samples import REPO
 from ._samples_a3 import (
     A2,
     A3,
     A3_MAX,
+    a2_messages,
     a2_samples,
     a3_messages,
     a3_samples,
@@ -51,19 +53,43 @@ def test_a2scores(graded_a2):
     assert scores(graded_a2.root, A2) == graded_a2.expected
 
 
+def test_a2_messages_name_the_setting_to_deduce(graded_a2):
+    for student, wanted in a2_messages().items():
+        notebook = _autograded(graded_a2.root, student, A2)
+        for grade_id, text in wanted.items():
+            shown = cell_outputs(notebook, grade_id)
+            assert text in shown, f"{student}, {grade_id}: {shown!r}"
+
+
 def test_a2_wrong_padding_is_named_in_the_feedback(graded_a2):
     root = graded_a2.root
     run = cnnkit("--course", str(root), "feedback", A2, "--student", "padding")
     assert run.returncode == 0, run.stdout + run.stderr
     page = _visible_text((root / "feedback" / "padding" / A2 / f"{A2}.html").read_text())
-    # the hidden test's message reaches the student; its code does not
+    # the hidden test's message reaches the student; its code (the reference) does not
     assert (
-        "layer 1 (Conv2D): output shape (None, 26, 26, 32), expected (None, 28, 28, 32) "
+        "layer 1 (Conv2D): output shape (None, 28, 28, 16), expected (None, 32, 32, 16) "
         "— did you mean padding='same'?" in page
     )
-    assert "HIDDEN TESTS" not in page and 'architecture("mnist")' not in page
+    assert "HIDDEN TESTS" not in page and "ref_layers" not in page
     # the visible total check says what to compare, without the hidden reference
-    assert "the table's has 220,234" in page
+    assert "the table's has 55,594" in page
+
+
+def test_a2_part_b_is_no_model_the_kit_or_a_lesson_builds():
+    """The red team's S7: part B's answer was lesson 03's model and the kit's
+    architecture("mnist"). No public architecture of the kit has part B's input and total."""
+    from cnnwidgets.core import ARCHITECTURES, param_totals, stack_table
+
+    for name, entry in ARCHITECTURES.items():
+        rows = stack_table(entry["input_shape"], entry["layers"])
+        assert (entry["input_shape"], param_totals(rows)["total"]) != ((32, 32, 1), 55_594), name
+    lessons = sorted((REPO / "course").glob("*.ipynb"))
+    assert lessons
+    for lesson in lessons:
+        text = lesson.read_text()
+        shown = [t for t in ("shape=(32, 32, 1)", "55,594", "55594", "55_594") if t in text]
+        assert not shown, f"{lesson.name} shows part B's answer: {shown}"
 
 
 # --- a3 ------------------------------------------------------------------------------
