@@ -307,6 +307,19 @@ def _train_once(setup: _Setup, seed: int, keras: Any) -> TrainingResult:
             model.compile(
                 **(setup.compile_kwargs or _default_compile(model, setup.y_train, keras))
             )
+        if not setup.keep:  # the grader's own trained weights know things by design
+            before = float(np.mean(
+                _predict_classes(model, setup.X_val, setup.batch_size) == _class_ids(setup.y_val)
+            ))  # fmt: skip
+            bar = _knowing(setup.threshold, setup.y_train)
+            if before >= bar:
+                result.model = None
+                return done(
+                    f"the model reaches held-out accuracy {before:.3f} before any training, "
+                    "with weights the grader drew at random: what it knows comes from its "
+                    "settings, not from training. Build it from standard layers and let "
+                    "training do the work"
+                )
         result.history = _fit(
             model, setup.X_train, setup.y_train, setup.epochs, setup.batch_size,
             setup.max_steps, seed,
@@ -321,17 +334,43 @@ def _train_once(setup: _Setup, seed: int, keras: Any) -> TrainingResult:
     return done(message, passed=setup.threshold is None or result.accuracy >= setup.threshold)
 
 
-# Initialisers that carry no data: random ones (their seed is the grader's), and constants.
-_INITIALISERS = frozenset(
+# Initialisers that carry no data: random ones, whose seed is the grader's.
+_RANDOM = frozenset(
     {
         "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform", "LecunNormal",
         "LecunUniform", "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling",
-        "Orthogonal", "OrthogonalInitializer", "Zeros", "Ones", "Constant", "Identity",
-        "IdentityInitializer",
+        "Orthogonal", "OrthogonalInitializer",
     }
 )  # fmt: skip
+_CONSTANT = frozenset({"Zeros", "Ones", "Constant", "Identity", "IdentityInitializer"})
+# Initial values that only add (biases, shifts) may be constants of the student's choice;
+# any other weight starts at random (a constant kernel or scale is a number of the student's
+# that the grader would keep), or at Keras's own constant default.
+_ADDITIVE = frozenset({"bias_initializer", "beta_initializer"})
+_CONSTANT_DEFAULTS = {
+    "gamma_initializer": "Ones",
+    "moving_mean_initializer": "Zeros",
+    "moving_variance_initializer": "Ones",
+    "alpha_initializer": "Zeros",
+}
+_SMALLEST_SPREAD = 1e-3  # a random initialiser narrower than this is a constant in disguise
 _MAX_CONFIG_NUMBERS = 16  # numbers one setting of a layer may hold (shapes, factors: a few)
 _MAX_MODEL_NUMBERS = 64  # numbers all the model's settings longer than a shape may hold
+# A model for these tasks is a short stack of standard layers with a few settings: every
+# number beyond its shape (a rate, a momentum, a scale, a learning rate) is one the student
+# chose, and many of them are weights in disguise.
+_MAX_LAYERS = 40
+_MAX_SETTINGS = 24  # distinct numeric settings (name, value) in the whole model
+# Settings that give a layer its shape: whole numbers, never weights.
+_STRUCTURAL = frozenset(
+    {
+        "filters", "units", "kernel_size", "strides", "pool_size", "dilation_rate", "size",
+        "target_shape", "cropping", "padding", "axis", "groups", "depth_multiplier", "dims",
+        "n", "steps_per_execution", "input_dim", "output_dim", "num_heads", "key_dim",
+        "value_dim", "batch_shape", "shape", "input_shape", "output_shape", "height", "width",
+        "repetitions", "seed",
+    }
+)  # fmt: skip
 
 
 def _listed_numbers(node: Any) -> int:
@@ -354,6 +393,68 @@ def _numbers(node: Any) -> int:
     return 0
 
 
+def _settings(node: Any, key: str = "", found: set | None = None) -> set[tuple[str, float]]:
+    """The distinct numeric settings ``(name, value)`` of a serialised model, beyond its shape
+    (whole numbers of :data:`_STRUCTURAL` settings) and the shapes Keras computed itself."""
+    found = set() if found is None else found
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k != "build_config":
+                _settings(v, key if k == "config" else k, found)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            _settings(v, key, found)
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        if not (key in _STRUCTURAL and float(node).is_integer()):
+            found.add((key, float(node)))
+    return found
+
+
+def _knowing(threshold: float | None, y: np.ndarray) -> float:
+    """Held-out accuracy at which an untrained model (random weights) already knows the task:
+    four fifths of the way from chance to certainty, or the task's threshold if higher."""
+    ids = _class_ids(y)
+    classes = max(int(ids.max()) + 1 if ids.size else 2, 2)
+    chance = 1.0 / classes
+    return max(chance + 0.8 * (1.0 - chance), threshold or 0.0)
+
+
+def _initialiser_problem(name: str, key: str, config: dict) -> str | None:
+    """Why initialiser ``name`` (``config``) under ``key`` would carry a number of the student's."""
+    if name not in _RANDOM | _CONSTANT:
+        return f"{key} is a {name}, not a Keras initialiser"
+    if name == "Constant" and not isinstance(config.get("value"), (int, float)):
+        return f"{key} is a Constant that holds an array of numbers"
+    if name in _CONSTANT:
+        if key in _ADDITIVE or _CONSTANT_DEFAULTS.get(key) == name:
+            return None
+        return (
+            f"{key} is {name}: a weight that multiplies must start at random (the grader draws "
+            "it), or every unit starts with a number you chose"
+        )
+    spread = {
+        "RandomNormal": config.get("stddev"), "TruncatedNormal": config.get("stddev"),
+        "RandomUniform": config.get("maxval"), "VarianceScaling": config.get("scale"),
+        "Orthogonal": config.get("gain"), "OrthogonalInitializer": config.get("gain"),
+    }.get(name, 1.0)  # fmt: skip
+    centre = config.get("mean", 0.0) if name in ("RandomNormal", "TruncatedNormal") else 0.0
+    if name == "RandomUniform":
+        low, high = config.get("minval", -0.05), config.get("maxval", 0.05)
+        numeric = all(isinstance(v, (int, float)) for v in (low, high))
+        centre = (low + high) / 2 if numeric else None
+        spread = (high - low) / 2 if numeric else None
+    if key in _ADDITIVE:
+        return None
+    if not isinstance(centre, (int, float)) or abs(centre) > 1e-12:
+        return f"{key} is a {name} centred on {centre}: start weights around 0"
+    if not isinstance(spread, (int, float)) or spread < _SMALLEST_SPREAD:
+        return (
+            f"{key} is a {name} of spread {spread}: narrower than {_SMALLEST_SPREAD:g}, every "
+            "weight starts at the same number"
+        )
+    return None
+
+
 def _config_problems(
     node: Any, layer: str, key: str, out: list[str], inside_list: bool = False
 ) -> Any:
@@ -365,10 +466,9 @@ def _config_problems(
             return node
         if isinstance(name, str) and str(node.get("module", "")).startswith("keras.initializers"):
             config = node.get("config") if isinstance(node.get("config"), dict) else {}
-            if name not in _INITIALISERS:
-                out.append(f"layer {layer!r}: {key} is a {name}, not a Keras initialiser")
-            elif name == "Constant" and not isinstance(config.get("value"), (int, float)):
-                out.append(f"layer {layer!r}: {key} is a Constant that holds an array of numbers")
+            problem = _initialiser_problem(name, key, config)
+            if problem is not None:
+                out.append(f"layer {layer!r}: {problem}")
         inner = node.get("config")
         if isinstance(name, str) and isinstance(inner, dict) and isinstance(inner.get("name"), str):
             layer = inner["name"]
@@ -382,6 +482,29 @@ def _config_problems(
             out.append(f"layer {layer!r}: {key} holds {numbers:,} numbers")
         return [_config_problems(v, layer, key, out, True) for v in node]
     return node
+
+
+def _model_problems(model: Any, config: dict, keras: Any) -> list[str]:
+    """What makes ``model`` more than an architecture: too many layers or settings."""
+    problems = []
+    count = sum(1 for layer in _layers(model) if not isinstance(layer, keras.layers.InputLayer))
+    if count > _MAX_LAYERS:
+        problems.append(
+            f"it has {count:,} layers, and a model for this task needs far fewer (at most "
+            f"{_MAX_LAYERS} are accepted)"
+        )
+    if (spread := _listed_numbers(config)) > _MAX_MODEL_NUMBERS:
+        problems.append(f"its layers' settings hold {spread:,} numbers between them")
+    settings = _settings(config)
+    if len(settings) > _MAX_SETTINGS:
+        names = sorted({k for k, _ in settings}, key=lambda k: -sum(1 for s in settings
+                                                                      if s[0] == k))  # fmt: skip
+        problems.append(
+            f"its settings hold {len(settings):,} different numbers (most in "
+            f"{', '.join(names[:3])}); a model's settings are a few rates and sizes (at most "
+            f"{_MAX_SETTINGS} different numbers are accepted)"
+        )
+    return problems
 
 
 def grader_initialised(
@@ -421,13 +544,13 @@ def grader_initialised(
     problems: list[str] = []
     config = _config_problems(keras.saving.serialize_keras_object(model), "model", "config",
                               problems)  # fmt: skip
-    if not problems and (spread := _listed_numbers(config)) > _MAX_MODEL_NUMBERS:
-        problems.append(f"its layers' settings hold {spread:,} numbers between them")
+    if not problems:
+        problems = _model_problems(model, config, keras)
     if problems:
         return None, (
-            f"the model carries numbers of its own ({problems[0]}): the grader initialises "
-            "every weight itself, so use Keras's initialisers (the default, or e.g. "
-            "'he_normal'), not arrays"
+            f"the model carries numbers of its own ({problems[0]}): the grader trains it from "
+            "weights it draws itself, so build it from standard layers with Keras's random "
+            "initialisers (the default, or e.g. 'he_normal') and a few settings"
         )
     try:
         fresh = keras.saving.deserialize_keras_object(config, safe_mode=True)

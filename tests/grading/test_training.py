@@ -345,3 +345,136 @@ def test_grading_kernels_are_flagged_before_the_first_cell():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.split() == ["False", "True", "3"]
+
+
+# --- numbers in disguise: the red team's smuggled weights -----------------------------------
+
+
+def _refusal(keras, digits, build_model, **kwargs):
+    X, y = digits
+    result = train_and_evaluate(build_model, X, y, epochs=1, **kwargs)
+    assert not result.passed and result.accuracy is None and result.model is None, result
+    return result.message
+
+
+def test_weights_spread_over_many_small_settings_are_refused(keras, digits):
+    """Hundreds of Rescaling layers, each with four of a pretrained classifier's weights."""
+    import numpy as np
+
+    L = keras.layers
+    weights = np.random.default_rng(0).normal(size=(64, 10))
+
+    def build_model():
+        inputs = keras.Input((8, 8, 1))
+        rows = L.Reshape((16, 4))(L.Flatten()(inputs))
+        scores = []
+        for c in range(10):
+            taps = [L.Rescaling([float(v) for v in weights[4 * r:4 * r + 4, c]])(
+                L.Cropping1D((r, 15 - r))(rows)) for r in range(16)]  # fmt: skip
+            scores.append(L.Add()(taps[:2]))
+        outputs = L.Dense(10, activation="softmax")(L.Flatten()(L.Concatenate(axis=1)(scores)))
+        model = keras.Model(inputs, outputs)
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    message = _refusal(keras, digits, build_model)
+    assert "the model carries numbers of its own (it has" in message and "layers" in message
+
+
+def test_many_different_numbers_in_a_few_layers_are_refused(keras, digits):
+    L = keras.layers
+
+    def build_model():
+        x = inputs = keras.Input((8, 8, 1))
+        x = L.Flatten()(x)
+        for i in range(30):  # 30 layers, 60 numbers of the student's
+            x = L.Rescaling(1.0 + i / 100, offset=i / 1000)(x)
+        model = keras.Model(inputs, L.Dense(10, activation="softmax")(x))
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    message = _refusal(keras, digits, build_model)
+    assert "its settings hold 6" in message and "different numbers (most in" in message
+
+
+@pytest.mark.parametrize(
+    "init, wanted",
+    [
+        ("constant_kernel", "kernel_initializer is Constant: a weight that multiplies must start"),
+        ("ones_kernel", "kernel_initializer is Ones"),
+        ("narrow_normal", "kernel_initializer is a RandomNormal centred on 0.7"),
+        ("tiny_spread", "kernel_initializer is a RandomUniform of spread 1e-09"),
+        ("zero_gamma", "gamma_initializer is Zeros"),
+        ("moving_variance", "moving_variance_initializer is Constant"),
+    ],
+)
+def test_initialisers_that_start_from_a_chosen_number_are_refused(keras, digits, init, wanted):
+    L = keras.layers
+    kernel = {
+        "constant_kernel": keras.initializers.Constant(0.37),
+        "ones_kernel": "ones",
+        "narrow_normal": keras.initializers.RandomNormal(mean=0.7, stddev=1e-9),
+        "tiny_spread": keras.initializers.RandomUniform(-1e-9, 1e-9),
+    }.get(init, "glorot_uniform")
+    norm = {"zero_gamma": {"gamma_initializer": "zeros"},
+            "moving_variance": {"moving_variance_initializer": keras.initializers.Constant(1e6)},
+            }.get(init, {})  # fmt: skip
+
+    def build_model():
+        model = keras.Sequential([
+            keras.Input((8, 8, 1)), L.Flatten(), L.BatchNormalization(**norm),
+            L.Dense(10, activation="softmax", kernel_initializer=kernel),
+        ])  # fmt: skip
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    assert wanted in _refusal(keras, digits, build_model)
+
+
+def test_honest_initialisers_and_settings_are_accepted(keras, digits):
+    """Biases may start at a constant, kernels at any centred random spread; a usual CNN with
+    batch norm, dropout and L2 stays well inside the budgets."""
+    X, y = digits
+    L = keras.layers
+
+    def build_model():
+        reg = keras.regularizers.L2(1e-4)
+        model = keras.Sequential([
+            keras.Input((8, 8, 1)),
+            L.Conv2D(16, 3, padding="same", activation="relu", kernel_initializer="he_normal",
+                     bias_initializer=keras.initializers.Constant(0.1), kernel_regularizer=reg),
+            L.BatchNormalization(momentum=0.9),
+            L.Conv2D(16, 3, padding="same", activation="relu", kernel_regularizer=reg,
+                     kernel_initializer=keras.initializers.RandomNormal(stddev=0.05)),
+            L.BatchNormalization(momentum=0.9), L.MaxPooling2D(), L.Dropout(0.25),
+            L.Flatten(), L.Dense(32, activation="relu",
+                                 kernel_initializer=keras.initializers.RandomUniform(-0.1, 0.1)),
+            L.Dropout(0.4), L.Dense(10, activation="softmax"),
+        ])  # fmt: skip
+        model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy")
+        return model
+
+    result = train_and_evaluate(build_model, X, y, epochs=1)
+    assert result.accuracy is not None, result.message
+
+
+def test_a_model_that_knows_the_answer_before_training_is_refused(keras, digits):
+    """Weights drawn by the grader and already right: what it knows came with its settings."""
+    import numpy as np
+
+    X, y = digits
+    L = keras.layers
+    labels = np.ones_like(y)  # every digit is "1": a bias of the student's is the whole answer
+
+    def build_model():
+        model = keras.Sequential([
+            keras.Input((8, 8, 1)), L.Flatten(),
+            L.Dense(1, activation="sigmoid", bias_initializer=keras.initializers.Constant(20.0)),
+        ])  # fmt: skip
+        model.compile("adam", "binary_crossentropy")
+        return model
+
+    result = train_and_evaluate(build_model, X, labels, epochs=1)
+    assert not result.passed and result.model is None
+    assert result.message.startswith("the model reaches held-out accuracy 1.000 before any "
+                                     "training, with weights the grader drew at random")  # fmt: skip
