@@ -1,6 +1,7 @@
 """Checks for student models and answers: structure, head and loss, accuracy, rules, self-checks."""
 
 from .heads import assert_head_matches, check_head
+from .hidden import hidden_rng
 from .models import assert_model_matches, check_model
 from .quiet import framework_noise_silenced
 from .report import HeadReport, ModelReport, Report
@@ -26,6 +27,7 @@ __all__ = [
     "check_model",
     "framework_noise_silenced",
     "grading",
+    "hidden_rng",
     "self_check",
     "train_and_evaluate",
 ]

@@ -22,7 +22,7 @@ Rooms of this package, each importing only from those above it in this list:
 - the top (``course``, ``release``, ``table``): the course folder and nbgrader's API;
 - ``isolation/``: what keeps a submission in its box (sandbox, kernels, verifier, bridge,
   environment);
-- ``autograde/``: the grading pipeline (grade, worker, intake, execute, steps);
+- ``autograde/``: the grading pipeline (grade, worker, intake, execute, steps, secret);
 - ``classroom/``: the class around it (exchange, roster, feedback, export, report);
 - ``validate`` and ``cli``, which use all of them.
 """

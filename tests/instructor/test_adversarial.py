@@ -117,4 +117,4 @@ def test_feedback_says_why_an_answer_was_refused(hostile, tmp_path):
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
     assert "RuleViolation: conv2d" in text and "uses scipy, which this task does not allow" in text
     assert "The rule of this task: NumPy and Python only" in text
-    assert "HIDDEN TESTS" not in text and "default_rng(101)" not in text
+    assert "HIDDEN TESTS" not in text and "hidden_rng(101)" not in text

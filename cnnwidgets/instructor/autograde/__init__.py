@@ -5,4 +5,5 @@
 - ``intake``: what is read of a submission before it is graded.
 - ``execute``: the execute step (the student's cells in the kernel, the tests apart).
 - ``steps``: the other nbgrader steps of the kit, and the one list nbgrader runs.
+- ``secret``: the course's grading secret, which the hidden tests' random inputs come from.
 """

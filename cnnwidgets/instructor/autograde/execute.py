@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Dict, Integer
+from traitlets import Bool, Dict, Integer, Unicode
 
 from ..isolation.bridge import BRIDGE_MODULE, bridge_path
 from ..isolation.environment import unconfined_env
@@ -59,6 +59,13 @@ class VerifiedExecute(Execute):
     cell_notes = Dict(
         help="Grade id -> a note shown first in that cell's output (what the student did to "
         "a locked cell, found at intake)."
+    ).tag(config=True)
+
+    course_secret = Unicode(
+        "",
+        help="The course's grading secret (cnnwidgets.instructor.autograde.secret), handed to "
+        "the verifier: hidden tests draw their random inputs from it "
+        "(cnnwidgets.grading.hidden_rng). Empty: their plain seeds.",
     ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
@@ -132,6 +139,8 @@ class VerifiedExecute(Execute):
         argv = [sys.executable, "-I", "-m", "cnnwidgets.instructor.isolation.verifier"]
         if self._preload:
             argv.append("--preload-keras")
+        if self.course_secret:  # the hidden tests' inputs; no sandbox but the verifier's sees it
+            argv.append(f"--course-secret={self.course_secret}")
         for key, rule in self._room_rules.items():  # the rooms first: the verifier needs them
             self._rooms[key] = self._start_room(rule)
             argv += ["--room", f"{key}={self._room_bridges[key]}"]

@@ -57,6 +57,7 @@ from ..course import Course, NbgraderError, check
 from ..isolation.sandbox import DEFAULT_LIMITS, Limits, SandboxUnavailable, availability
 from ..release import folder_differences, generate, scratch_course
 from .intake import changed_locked_cells, inspect, repair_copy
+from .secret import course_secret
 from .steps import ReplayOutputs, autograde_steps
 
 __all__ = ["GradeRun", "Outcome", "grade", "load_sidecar", "sidecar_path"]
@@ -282,10 +283,11 @@ class _Run:
 
     def __init__(
         self, course: Course, assignment: str, tmp: Path, timeout: float,
-        sandbox: Limits | None,
+        sandbox: Limits | None, secret: str | None = None,
     ) -> None:  # fmt: skip
         self.course, self.assignment, self.tmp = course, assignment, tmp
         self.timeout, self.sandbox = timeout, sandbox
+        self.secret = secret  # the course's grading secret, for the workers' verifiers
         self.logs = sidecar_path(course, assignment).parent / "logs" / assignment
         self.logs.mkdir(parents=True, exist_ok=True)
         self.template_db = tmp / "template.db"
@@ -345,6 +347,8 @@ class _Run:
             "log": str(self.logs / f"{student}.log"),
             "sandbox": asdict(self.sandbox) if self.sandbox is not None else None,
             "cell_notes": cell_notes,
+            # Through the worker's stdin to its verifier's command line: never a file here.
+            "secret": self.secret,
         }
         Path(job["log"]).unlink(missing_ok=True)
         return job
@@ -445,8 +449,10 @@ def grade(
     if sandbox is not None and (reason := availability()) is not None:
         raise SandboxUnavailable(reason)
     students = course.students(assignment) if students is None else students
+    # The hidden tests' random inputs come from it: the same on every re-grade of this course.
+    secret = course_secret(course)
     with tempfile.TemporaryDirectory(prefix="cnnkit-grade-") as tmp:
-        run = _Run(course, assignment, Path(tmp), timeout, sandbox)
+        run = _Run(course, assignment, Path(tmp), timeout, sandbox, secret)
         drift = run.register(registered)
         workers = _Workers(min(jobs, len(students)), run.logs)
         outcomes = _each(run, workers, students, progress, on_outcome)

@@ -60,10 +60,12 @@ def _exit_with_parent(grace: float = 5) -> None:
 
 def _execution_config(job: dict) -> Config:
     """Where the kernel runs (the sandbox with ``job["sandbox"]``'s limits, unless None),
-    and the notes that go next to cells the student tampered with."""
+    the notes that go next to cells the student tampered with, and the course's secret."""
     cfg = Config()
     if job.get("cell_notes"):
         cfg.VerifiedExecute.cell_notes = dict(job["cell_notes"])
+    if job.get("secret"):  # the hidden tests' random inputs (cnnwidgets.grading.hidden_rng)
+        cfg.VerifiedExecute.course_secret = str(job["secret"])
     if job.get("sandbox") is not None:
         cfg.Execute.kernel_manager_class = SandboxKernelManager
         cfg.SandboxKernelManager.limits = dict(job["sandbox"])
