@@ -50,7 +50,7 @@ def _sandbox(args: argparse.Namespace):
             "(only for code you trust: a submission could then read solutions/, the "
             "gradebook and your files, use the network and exhaust memory)."
         )
-    return Limits(memory_mb=args.memory)
+    return Limits(memory_mb=args.memory, disk_mb=args.disk)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -340,7 +340,16 @@ def build_parser() -> argparse.ArgumentParser:
             type=int,
             default=4096,
             metavar="MB",
-            help="memory (address space) each submission's kernel may use (default: 4096)",
+            help="memory each submission's kernel may use: address space per process, and "
+            "resident memory of all its processes together (default: 4096)",
+        )
+        p.add_argument(
+            "--disk",
+            type=int,
+            default=1024,
+            metavar="MB",
+            help="disk each submission's kernel may write, in its folder and its bridge "
+            "together (default: 1024)",
         )
         p.add_argument(
             "--unsafe",

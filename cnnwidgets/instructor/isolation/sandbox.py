@@ -14,10 +14,11 @@ Inside, the kernel sees the system and Python read-only, its notebook's folder
 (a scratch copy of the submission) as the only writable folder besides a small
 private ``/tmp``, and nothing of the course: no ``solutions/``, no gradebook, no
 other submission. It has no network (it talks to nbgrader over Unix sockets),
-a memory, CPU-time, process and file-size limit, a seccomp filter (:mod:`.seccomp`),
-and a minimal environment (no tokens or database URLs of the instructor's shell).
-Killing the grading worker takes the whole sandbox down (``--die-with-parent`` and
-the PID namespace).
+a memory, CPU-time, process and file-size limit per process, a seccomp filter
+(:mod:`.seccomp`), and a minimal environment (no tokens or database URLs of the
+instructor's shell). A :class:`~.watchdog.Watchdog` holds all its processes to the
+memory limit together and its folders to the disk limit. Killing the grading
+worker takes the whole sandbox down (``--die-with-parent`` and the PID namespace).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from . import seccomp
 from .bridge import bridge_path
 from .environment import kernel_env
 from .kernels import SocketKernelManager
+from .watchdog import Watchdog
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -87,7 +89,9 @@ class Limits:
     Attributes
     ----------
     memory_mb : int
-        Address space (``RLIMIT_AS``); TensorFlow needs about 2 GiB of it to start.
+        Address space of each process (``RLIMIT_AS``; TensorFlow needs about 2 GiB of it
+        to start), and resident memory of all the sandbox's processes together (its
+        :class:`~.watchdog.Watchdog`).
     cpu_seconds : int
         CPU time over all threads (``RLIMIT_CPU``), a backstop to the per-cell timeout.
     processes : int
@@ -97,6 +101,9 @@ class Limits:
         Largest file the kernel may write (``RLIMIT_FSIZE``).
     tmp_mb : int
         Size of the kernel's private ``/tmp`` (also its ``HOME``).
+    disk_mb : int
+        Disk the sandbox's writable host folders may take together (its notebook's folder
+        and its half of the bridge), watched by its :class:`~.watchdog.Watchdog`.
     """
 
     memory_mb: int = 4096
@@ -104,6 +111,7 @@ class Limits:
     processes: int = 512
     file_mb: int = 256
     tmp_mb: int = 512
+    disk_mb: int = 1024
 
 
 DEFAULT_LIMITS = Limits()
@@ -317,7 +325,7 @@ class SandboxKernelManager(SocketKernelManager):
         self.connection_file = os.path.join(self._private, "kernel.json")
         self.ip = os.path.join(self._private, "s")
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
-        cwd = os.path.realpath(kw.get("cwd") or os.getcwd())
+        cwd = self._cwd = os.path.realpath(kw.get("cwd") or os.getcwd())
         uid = self._uid = sandbox_uid(self._private)
         self.bridge_dir = make_bridge(uid, verifier_uid(self._private, uid))
         if uid is not None:
@@ -340,6 +348,21 @@ class SandboxKernelManager(SocketKernelManager):
             nice=KERNEL_NICE,
         )
         return seccomp.with_filter(cmd, seccomp.KERNEL), kw
+
+    async def _async_post_start_kernel(self, **kw) -> None:
+        await super()._async_post_start_kernel(**kw)
+        pid = getattr(self.provisioner, "pid", None)
+        if isinstance(pid, int):
+            folders = (self._cwd, self._private, os.path.join(self.bridge_dir, "from_kernel"))
+            self.watchdog = self.watch(pid, folders, "the submission's processes")
+
+    def watch(self, pid: int, folders: tuple[str, ...], who: str) -> Watchdog:
+        """A :class:`~.watchdog.Watchdog` (started) over the sandbox of process ``pid``, which
+        may write ``folders``: this kernel's limits hold for all its processes together."""
+        limits = self._limits()
+        dog = Watchdog(pid, folders, memory_mb=limits.memory_mb, disk_mb=limits.disk_mb, who=who)
+        self._watchdogs = [*getattr(self, "_watchdogs", []), dog]
+        return dog.start()
 
     def verifier_launch(
         self, argv: list[str], shared: tuple[str, ...] = ()
@@ -366,7 +389,9 @@ class SandboxKernelManager(SocketKernelManager):
             os.chown(home, uid, uid)
         return home
 
-    def room_launch(self, allowed: tuple[str, ...]) -> tuple[list[str], dict[str, str], str, str]:
+    def room_launch(
+        self, allowed: tuple[str, ...], bridge: str | None = None
+    ) -> tuple[list[str], dict[str, str], str, str]:
         """Command, environment, folder and bridge of a rule's room next to this kernel.
 
         The room is a Python with the standard library and the ``allowed``
@@ -375,7 +400,8 @@ class SandboxKernelManager(SocketKernelManager):
         not exist there. It has a uid, a home and a bridge of its own; nothing
         of the kernel's (its folder, its bridge, its /tmp) is visible in it, so
         the kernel cannot hand it anything. Its seccomp filter (:data:`.seccomp.ROOM`)
-        refuses file locks and watches.
+        refuses file locks and watches. ``bridge``: the bridge of a room that died, for the
+        one that takes its place (the verifier talking to it need not change).
         """
         from ...grading import room
 
@@ -383,9 +409,12 @@ class SandboxKernelManager(SocketKernelManager):
         uid = sandbox_uid(f"{self._private}/room/{'+'.join(allowed)}")
         while uid is not None and uid in taken:
             uid = _FIRST_UID + (uid - _FIRST_UID + 1) % _UIDS
-        bridge = make_bridge(uid, verifier_uid(self._private, self._uid),
-                             inbox="to_room", outbox="from_room")  # fmt: skip
-        self._bridges = [*getattr(self, "_bridges", []), bridge]
+        if bridge is None:
+            bridge = make_bridge(uid, verifier_uid(self._private, self._uid),
+                                 inbox="to_room", outbox="from_room")  # fmt: skip
+            self._bridges = [*getattr(self, "_bridges", []), bridge]
+        else:  # nothing the dead room left behind is an answer of the new one
+            _empty(os.path.join(bridge, "from_room"))
         home = self._home("r-", uid)
         env = kernel_env(dict(os.environ))
         env["PYTHONHASHSEED"] = "0"
@@ -430,6 +459,9 @@ class SandboxKernelManager(SocketKernelManager):
         return pid
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        for dog in getattr(self, "_watchdogs", []):
+            dog.stop()
+        self._watchdogs = []
         await super()._async_cleanup_resources(restart)
         if not restart:
             folders = [getattr(self, "_private", None), getattr(self, "bridge_dir", None)]
@@ -498,6 +530,18 @@ def make_bridge(
 def _short_tmp() -> str:
     # Unix socket names are limited to 107 bytes; TMPDIR may be long (pytest's).
     return "/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir()
+
+
+def _empty(folder: str) -> None:
+    """Remove what ``folder`` holds, keeping the folder."""
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 def _chown_tree(folder: str, uid: int) -> None:
