@@ -338,3 +338,38 @@ def test_stuck_code_fails_its_test_and_the_next_tests_still_run(tmp_path):
         "test_endless": ["CellTimeoutError"],
         "test_with_a_new_verifier": [],
     }, errors
+
+
+def test_a_test_past_its_time_under_a_rule_costs_that_test_only(tmp_path):
+    """S6: the rule's room that was answering when time ran out is replaced by one that is
+    sent the notebook's cells again; the tests after it find the student's names there."""
+    import nbformat
+
+    from cnnwidgets.instructor.autograde.execute import VerifiedExecute
+
+    rule = "from cnnwidgets.grading import assert_follows_rule\n"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        _graded("def twice(x):\n    if isinstance(x, int) and x == 2:\n        while True:\n"
+                "            pass\n"
+                "    return 2 * x", "answer", solution=True, grade=False),  # fmt: skip
+        _graded(rule + "assert_follows_rule('numpy_only', 'twice')\nassert twice(1) == 2",
+                "test_rule"),  # fmt: skip
+        _graded("assert twice(2) == 4", "test_slow"),
+        _graded("assert twice(3) == 6", "test_after"),
+        _graded("import numpy as np\nassert twice(np.arange(3)).tolist() == [0, 2, 4]",
+                "test_after_that"),  # fmt: skip
+    ]
+    client = VerifiedExecute(
+        timeout=5,
+        kernel_manager_class="cnnwidgets.instructor.isolation.kernels.SocketKernelManager",
+    )
+    nb, _ = client.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    errors = {
+        c.metadata["nbgrader"]["grade_id"]: [o.ename for o in c.outputs if o.output_type == "error"]
+        for c in nb.cells[1:]
+    }
+    assert errors["test_slow"], errors  # it ran out of time
+    assert {k: v for k, v in errors.items() if k != "test_slow"} == {
+        "test_rule": [], "test_after": [], "test_after_that": [],
+    }, errors  # fmt: skip

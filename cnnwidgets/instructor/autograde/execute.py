@@ -42,7 +42,10 @@ class VerifiedExecute(Execute):
       (text and display data, over the whole notebook) further outputs are
       dropped and the cell that crossed the limit says so on stdout (stdout, so
       that the cut itself never fails a test cell).
-    - A kernel that dies or stops answering marks its cell and the cells after it.
+    - A kernel that dies or stops answering marks its cell and the cells after it; one
+      its watchdog killed (memory or disk of all its processes together) says so.
+    - A room that died (a test past its time while the room answered) is replaced by a new
+      one that is sent the notebook's cells again, so that the tests after it still count.
     """
 
     max_output_mb = Integer(
@@ -76,6 +79,11 @@ class VerifiedExecute(Execute):
         self._own_dirs: list[str] = []
         self._rooms: dict = {}
         self._room_bridges: dict[str, str] = {}
+        self._room_dogs: dict = {}  # room key -> its watchdog (sandboxed rooms)
+        self._room_starts: dict[str, int] = {}
+        # Every cell sent to the rooms, in order: a room that takes a dead one's place gets them.
+        self._room_cells: list[tuple[str, str, float]] = []
+        self._reported: set[str] = set()
         tests = [c.source for c in nb.cells if _is_test(c) and c.source.strip()]
         self._bound, self._room_rules = _rules_of(tests) if self.verify_tests else ({}, {})
         self._verify_from = next(
@@ -90,6 +98,8 @@ class VerifiedExecute(Execute):
                 self._verifier.close()
             for room in self._rooms.values():
                 room.close()
+            for dog in self._room_dogs.values():
+                dog.stop()
             for folder in self._own_dirs:
                 shutil.rmtree(folder, ignore_errors=True)
 
@@ -120,15 +130,32 @@ class VerifiedExecute(Execute):
             self._verifier = self._start_verifier()  # started early: its imports overlap
         if self.verify_tests and _is_test(cell) and cell.source.strip():
             return self._verify(cell, resources, index)
-        for room in self._rooms.values():  # the same cell, at the same time, under the rule
+        if self._room_rules:  # the same cell, at the same time, under the rule
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            room.run_cell(grade_id or f"cell {index + 1}", cell.source, self.timeout or 120)
+            sent = (grade_id or f"cell {index + 1}", cell.source, self.timeout or 120)
+            self._room_cells.append(sent)
+            for room in self._rooms.values():
+                room.run_cell(*sent)
         try:
             return super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, CellTimeoutError) as exc:
             self._died_in = index
-            cell.outputs.append(_error("KernelDied", _stopped(exc)))
+            cell.outputs.append(_error("KernelDied", self._stopped(exc)))
             return cell, resources
+
+    def _stopped(self, exc: Exception) -> str:
+        """:func:`_stopped`, or what the kernel's watchdog killed it for (also logged)."""
+        reason = self._watchdog_reason(getattr(self.km, "watchdog", None))
+        if reason is None:
+            return _stopped(exc)
+        return f"the grader stopped the kernel: {reason}; the cells after it were not run"
+
+    def _watchdog_reason(self, dog) -> str | None:
+        reason = getattr(dog, "reason", None)
+        if isinstance(reason, str) and reason not in self._reported:
+            self._reported.add(reason)
+            self.log.error("cnnkit: the grader stopped a sandbox of this submission: %s", reason)
+        return reason if isinstance(reason, str) else None
 
     # --- graded test cells, run by the verifier ----------------------------------------------
 
@@ -141,8 +168,8 @@ class VerifiedExecute(Execute):
             argv.append("--preload-keras")
         if self.course_secret:  # the hidden tests' inputs; no sandbox but the verifier's sees it
             argv.append(f"--course-secret={self.course_secret}")
-        for key, rule in self._room_rules.items():  # the rooms first: the verifier needs them
-            self._rooms[key] = self._start_room(rule)
+        self._revive_rooms()  # the rooms first: the verifier needs them
+        for key in self._rooms:
             argv += ["--room", f"{key}={self._room_bridges[key]}"]
         launch = getattr(self.km, "verifier_launch", None)
         if launch is not None:  # a sandboxed kernel: the verifier gets a sandbox of its own
@@ -156,8 +183,30 @@ class VerifiedExecute(Execute):
         self._bridge = bridge
         return Verifier(command, env, cwd, Path(bridge) / "verifier.log")
 
-    def _start_room(self, rule):
-        """A Python where only what ``rule`` allows exists, fed the notebook's cells."""
+    def _revive_rooms(self) -> None:
+        """A room for every rule: those alive stay (they ran the notebook's cells so far); one
+        that died is replaced, on the same bridge, and sent those cells again. Not one the
+        watchdog stopped (it would only fill up again), nor more than a few times."""
+        for key, rule in self._room_rules.items():
+            old = self._rooms.get(key)
+            if old is not None and old.dead is None and old.proc.poll() is None:
+                continue
+            dog = self._room_dogs.get(key)
+            if old is not None and (
+                getattr(dog, "reason", None) or self._room_starts.get(key, 0) > _ROOM_REVIVALS
+            ):
+                continue
+            if old is not None:
+                old.kill()
+                self.log.warning("cnnkit: a new rule's Python (%s) in place of one that "
+                                 "stopped: %s", key, old.dead or "it exited")  # fmt: skip
+            self._rooms[key] = room = self._start_room(rule, self._room_bridges.get(key))
+            self._room_starts[key] = self._room_starts.get(key, 0) + 1
+            for sent in self._room_cells:
+                room.run_cell(*sent)
+
+    def _start_room(self, rule, bridge: str | None = None):
+        """A Python where only what ``rule`` allows exists (``bridge``: a dead room's, reused)."""
         import tempfile
 
         from ...grading import room
@@ -165,16 +214,27 @@ class VerifiedExecute(Execute):
 
         launch = getattr(self.km, "room_launch", None)
         if launch is not None:  # in a sandbox of its own, next to the kernel's
-            command, env, cwd, bridge = launch(rule.allowed)
+            command, env, cwd, bridge = launch(rule.allowed, bridge)
         else:  # no sandbox (--unsafe): the rule is checked, but not walled in
-            bridge = make_bridge(None, None, inbox="to_room", outbox="from_room")
+            if bridge is None:
+                bridge = make_bridge(None, None, inbox="to_room", outbox="from_room")
+                self._own_dirs.append(bridge)
             cwd = tempfile.mkdtemp(prefix="r-")
-            self._own_dirs += [bridge, cwd]
+            self._own_dirs.append(cwd)
             site = room.local_site(rule.allowed, Path(cwd) / "site")
             codec = bridge_path()
             command, env = room.command(rule.allowed, str(site), codec=codec), unconfined_env()
         self._room_bridges[rule.room] = bridge
-        return room.Room(command, env=env, cwd=cwd, log=Path(bridge) / "room.log")
+        started = room.Room(command, env=env, cwd=cwd, log=Path(bridge) / "room.log")
+        watch = getattr(self.km, "watch", None)
+        if launch is not None and watch is not None:
+            old = self._room_dogs.pop(rule.room, None)
+            if old is not None:
+                old.stop()
+            self._room_dogs[rule.room] = watch(
+                started.proc.pid, (cwd, bridge), "the submission's code in the rule's Python"
+            )
+        return started
 
     def _kernel_pid(self) -> int | None:
         provisioner = getattr(self.km, "provisioner", None)
@@ -219,6 +279,9 @@ class VerifiedExecute(Execute):
             error = reply.get("error")
             return {"imports": imports[:50], "error": str(error)[:500] if error else None}
         except RoomDead as exc:
+            reason = self._watchdog_reason(self._room_dogs.get(key))
+            if reason is not None:
+                return {"error": f"RuleRoomStopped: the grader stopped it: {reason}"}
             return {"error": f"RuleRoomStopped: {exc}"}
 
     def _verify(self, cell, resources, index):
@@ -228,6 +291,8 @@ class VerifiedExecute(Execute):
         name = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")
         if self._verifier is None:
             self._verifier = self._start_verifier()
+        else:
+            self._revive_rooms()
         try:
             outputs = self._verifier.run(
                 name, cell.source, self.timeout or 600,
@@ -272,7 +337,7 @@ class VerifiedExecute(Execute):
             self.execute_cell(call, index, store_history=False)
         except (DeadKernelError, CellTimeoutError) as exc:
             self._died_in = index
-            return {"error": _stopped(exc)}
+            return {"error": self._stopped(exc)}
         finally:
             # nbclient stores the cell it ran in the notebook, at the index it was given.
             self.timeout, self.nb.cells[index] = saved, cell
@@ -299,6 +364,9 @@ class VerifiedExecute(Execute):
             return None
         self._output_bytes += size
         return super().output(outs, msg, display_id, cell_index)
+
+
+_ROOM_REVIVALS = 3  # new rooms in place of dead ones, per rule and notebook
 
 
 def _rules_of(tests: list[str]) -> tuple[dict[str, tuple[str, str]], dict]:
