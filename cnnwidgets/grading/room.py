@@ -32,6 +32,7 @@ cells run with ``/dev/null`` as stdin and stdout.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -112,6 +113,12 @@ def _error_report(exc: BaseException, filename: str, source: str) -> dict[str, A
     import traceback
 
     report: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)[:2000]}
+    if isinstance(exc, _Refused):
+        lines = source.split("\n")
+        report.update(type="RuleRefused", module=exc.what, refused=True, lineno=exc.lineno)
+        if 0 < exc.lineno <= len(lines):
+            report["line"] = lines[exc.lineno - 1].strip()[:200]
+        return report
     if isinstance(exc, ImportError) and isinstance(getattr(exc, "name", None), str):
         report["module"] = exc.name
     if isinstance(exc, (NameError, AttributeError)) and isinstance(getattr(exc, "name", None), str):
@@ -125,16 +132,177 @@ def _error_report(exc: BaseException, filename: str, source: str) -> dict[str, A
     return report
 
 
-def _statements(code: str, filename: str) -> list[tuple[str, Any]]:
-    """The cell's top-level statements: (source, compiled on its own, line numbers kept)."""
+def _statements(code: str, filename: str) -> list[tuple[str, Any, Any]]:
+    """The cell's top-level statements: (source, its syntax tree, compiled on its own, line
+    numbers kept)."""
     import ast
 
     tree = ast.parse(code, filename)
     return [
-        (ast.get_source_segment(code, node) or "",
+        (ast.get_source_segment(code, node) or "", node,
          compile(ast.Module(body=[node], type_ignores=[]), filename, "exec"))
         for node in tree.body
     ]  # fmt: skip
+
+
+# --- what an answer under a rule may be written with -------------------------------------------
+# The room has only the packages a rule allows, so no library it forbids can be imported. What
+# is left is Python itself: code carried in as data (a compressed copy of a library run with
+# exec, an import hook, a pickle), a reach into the room's own machinery (frames, a module's
+# globals) or a relay to another process. None of these is needed to write conv2d or a
+# confusion matrix, so a statement that uses one is not run; the message names it. Checked on
+# each statement's syntax before it runs, so no earlier statement can switch the check off.
+
+# Standard-library modules an answer may import besides the rule's packages.
+_PLAIN_MODULES = frozenset(
+    {
+        "math", "cmath", "itertools", "functools", "operator", "collections", "numbers",
+        "fractions", "decimal", "statistics", "copy", "heapq", "bisect", "enum", "abc",
+        "random", "warnings", "re", "array", "__future__",
+    }
+)  # fmt: skip
+# Parts of NumPy that load code or pickles, or reach outside the process.
+_NUMPY_SUBMODULES = frozenset(
+    {"numpy", "numpy.linalg", "numpy.fft", "numpy.random", "numpy.lib", "numpy.lib.stride_tricks"}
+)
+_REFUSED_NAMES = frozenset(
+    {
+        "exec", "eval", "compile", "__import__", "open", "input", "breakpoint", "globals",
+        "locals", "vars", "memoryview", "__builtins__", "__loader__", "__spec__",
+    }
+)  # fmt: skip
+# Attribute names that reach frames, code, modules of the machine or NumPy's loaders.
+_REFUSED_ATTRIBUTES = frozenset(
+    {
+        "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await", "ag_frame",
+        "ag_code", "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "f_trace",
+        "tb_frame", "tb_next", "co_code", "co_consts", "co_names", "cell_contents",
+        "attrgetter", "methodcaller", "builtins", "sys", "os", "io", "subprocess",
+        "importlib", "ctypes", "pickle", "marshal", "shutil", "socket", "signal", "threading",
+        "multiprocessing", "fcntl", "mmap", "gc", "inspect", "types", "runpy", "pathlib",
+        "load", "loads", "dump", "dumps", "save", "savez", "savez_compressed", "savetxt",
+        "fromfile", "tofile", "memmap", "open_memmap", "read_array", "write_array",
+        "ctypeslib", "f2py", "distutils", "DataSource", "safe_eval", "setrecursionlimit",
+    }
+)  # fmt: skip
+# Special names a plain answer may read (a class's __init__, a function's __name__).
+_PLAIN_DUNDERS = frozenset({"__init__", "__name__", "__doc__", "__qualname__", "__len__"})
+_MAX_LITERAL = 2000  # characters of one text literal; a library's source is many thousands
+_MAX_ITEMS = 500  # items of one list, tuple, set or dict literal
+_SMALLEST_PRINT = 40  # syntax nodes: shorter functions are too plain to call copied
+# Share of a function's shape (Jaccard, over runs of 4 node kinds) in common with a forbidden
+# one: a renamed copy is 1.0, a copy with a junk line after every statement 0.82 or more; the
+# kit's solutions to a1, a2 and a4 are 0.27 or less from every forbidden function.
+_ALIKE = 0.6
+
+
+def _dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def _shape(node: Any) -> list[str]:
+    """A function's shape: the kinds of its syntax nodes, depth first (names, numbers and
+    layout left out, so renaming or reformatting leaves it as it is, and a statement slipped
+    in between changes only the runs around it)."""
+    import ast
+
+    kinds, todo = [], [node]
+    while todo:
+        current = todo.pop()
+        kinds.append(type(current).__name__)
+        todo.extend(reversed(list(ast.iter_child_nodes(current))))
+    return kinds
+
+
+def shape_print(node: Any, n: int = 4) -> frozenset[int]:
+    """The runs of ``n`` consecutive node kinds of a function's shape (:func:`_shape`), each
+    as a number that is the same in every process (a CRC, not Python's salted hash)."""
+    import zlib
+
+    kinds = _shape(node)
+    return frozenset(
+        zlib.crc32("|".join(kinds[i : i + n]).encode()) for i in range(len(kinds) - n + 1)
+    )
+
+
+def _alike(a: frozenset, b: frozenset) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def refusal(node: Any, allowed: Any, prints: Any = ()) -> tuple[str, int] | None:
+    """Why a statement (its syntax tree) may not run in a rule's room, and the line; None if it
+    may. ``allowed``: the rule's packages; ``prints``: ``(name, shape_print)`` of the
+    functions the rule forbids (a copy of one is refused)."""
+    import ast
+
+    allowed = frozenset(allowed)
+
+    def module_ok(name: str) -> bool:
+        top = name.split(".")[0]
+        if top == "numpy":
+            return "numpy" in allowed and name in _NUMPY_SUBMODULES
+        return top in allowed or top in _PLAIN_MODULES
+
+    def label(module: str) -> str:  # a library by its name, a part of NumPy in full
+        return module if module.startswith("numpy.") else module.split(".")[0]
+
+    for sub in ast.walk(node):
+        line = getattr(sub, "lineno", getattr(node, "lineno", 0))
+        if isinstance(sub, ast.Import):
+            for alias in sub.names:
+                if not module_ok(alias.name):
+                    return label(alias.name), line
+        elif isinstance(sub, ast.ImportFrom):
+            base = sub.module or ""
+            if sub.level or not module_ok(base):
+                return label(base) if base else "a relative import", line
+            for alias in sub.names:
+                if alias.name in _REFUSED_ATTRIBUTES or (
+                    base == "numpy" and f"numpy.{alias.name}" not in _NUMPY_SUBMODULES
+                    and alias.name in ("lib", "ctypeslib", "f2py", "testing", "typing")
+                ):
+                    return f"{base}.{alias.name}", line
+        elif isinstance(sub, ast.Name):
+            if sub.id in _REFUSED_NAMES or (_dunder(sub.id) and sub.id not in _PLAIN_DUNDERS):
+                return f"{sub.id}()" if sub.id in _REFUSED_NAMES and not _dunder(sub.id) else \
+                    sub.id, line  # fmt: skip
+        elif isinstance(sub, ast.Attribute):
+            if sub.attr in _REFUSED_ATTRIBUTES or (
+                _dunder(sub.attr) and sub.attr not in _PLAIN_DUNDERS
+            ):
+                return f".{sub.attr}", line
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+            if sub.func.id in ("getattr", "setattr", "delattr"):
+                name = sub.args[1] if len(sub.args) > 1 else None
+                if not (isinstance(name, ast.Constant) and isinstance(name.value, str)
+                        and not _dunder(name.value)):  # fmt: skip
+                    return f"{sub.func.id}() with a name computed at run time", line
+        elif isinstance(sub, ast.keyword) and sub.arg == "allow_pickle":
+            return "allow_pickle", line
+        elif isinstance(sub, ast.Constant):
+            if isinstance(sub.value, (str, bytes)) and len(sub.value) > _MAX_LITERAL:
+                return f"a literal of {len(sub.value):,} characters", line
+            if isinstance(sub.value, str) and _dunder(sub.value):
+                return repr(sub.value), line
+        elif isinstance(sub, (ast.List, ast.Tuple, ast.Set)) and len(sub.elts) > _MAX_ITEMS:
+            return f"a literal of {len(sub.elts):,} items", line
+        elif isinstance(sub, ast.Dict) and len(sub.keys) > _MAX_ITEMS:
+            return f"a literal of {len(sub.keys):,} items", line
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            shape = shape_print(sub) if prints and len(_shape(sub)) >= _SMALLEST_PRINT else None
+            for name, print_ in prints if shape else ():
+                share = _alike(shape, print_)
+                if share >= _ALIKE:
+                    return f"code copied from {name} ({share:.0%} alike)", line
+    return None
+
+
+class _Refused(Exception):
+    """A statement the room did not run (see :func:`refusal`)."""
+
+    def __init__(self, what: str, lineno: int) -> None:
+        super().__init__(f"not run under this task's rule: it uses {what}")
+        self.what, self.lineno = what, lineno
 
 
 def _mentions(source: str, name: str) -> bool:
@@ -203,6 +371,9 @@ class _Runner:
         sys.modules["__main__"] = self.module
         self.log = _ImportLog(allowed)
         sys.meta_path.append(self.log)
+        self.allowed = frozenset(allowed)
+        # (name, shape print) of the functions the rule forbids: a copy of one is refused.
+        self.prints: tuple[tuple[str, frozenset[int]], ...] = ()
         self.cells: list[dict[str, Any]] = []  # id, source, first error
         self.failures: list[dict[str, Any]] = []  # every statement that failed: id, source, error
         # Every statement run, in order: the names it bound, and its failure (an index into
@@ -255,10 +426,14 @@ class _Runner:
                 # Statement by statement, going on past an error: a line that needs what the
                 # rule forbids costs that line, not the honest lines after it in the cell.
                 namespace = self.module.__dict__
-                for text, statement in _statements(code, filename):
+                for text, node, statement in _statements(code, filename):
                     entry: dict[str, Any] = {"source": text, "bound": (), "failure": None}
                     self._note(entry)
                     current[:] = [entry]
+                    refused = refusal(node, self.allowed, self.prints)
+                    if refused is not None:
+                        failed.append((entry, _Refused(*refused)))
+                        continue
                     before = dict(namespace)
                     try:
                         exec(statement, namespace)  # noqa: S102
@@ -421,6 +596,12 @@ def _main(argv: list[str]) -> None:
                 reply = runner.check(message)
             elif op == "serve":
                 reply = runner.serve(message)
+            elif op == "prints" and not runner.cells:  # before the first cell only
+                runner.prints = tuple(
+                    (str(name), frozenset(int(run) for run in runs))
+                    for name, runs in message.get("prints") or []
+                )
+                reply = {"op": "printed", "count": len(runner.prints)}
             else:
                 reply = {"op": "unknown", "error": f"unknown message {str(message)[:80]}"}
         except BaseException as exc:  # noqa: BLE001  (a broken request never ends the room)
@@ -468,6 +649,44 @@ def allowed_paths(packages: Iterable[str]) -> list[tuple[str, str]]:
                     if path.exists():
                         found[first] = str(path)
     return sorted((path, name) for name, path in found.items())
+
+
+# Pure-Python code a rule forbids, whose copy a room refuses: the kit's own functions and the
+# few library functions that are NumPy underneath (scikit-image's block pooling, scikit-learn's
+# metrics), by package and file.
+_FORBIDDEN_SOURCES = {
+    "cnnwidgets": ("core/*.py",),
+    "skimage": ("measure/block.py", "util/shape.py"),
+    "sklearn": ("metrics/_classification.py",),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def forbidden_prints() -> tuple[tuple[str, list[int]], ...]:
+    """``(name, shape print)`` of every function in :data:`_FORBIDDEN_SOURCES` long enough to
+    tell apart, read from the installed packages' source files (nothing is imported)."""
+    import ast
+    import importlib.util
+
+    found = []
+    for package, patterns in _FORBIDDEN_SOURCES.items():
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.origin:
+            continue
+        root = Path(spec.origin).parent
+        for pattern in patterns:
+            for path in sorted(root.glob(pattern)):
+                try:
+                    tree = ast.parse(path.read_text(), str(path))
+                except (OSError, SyntaxError, ValueError):
+                    continue
+                module = ".".join([package, *path.relative_to(root).with_suffix("").parts])
+                for node in ast.walk(tree):
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and len(
+                        _shape(node)
+                    ) >= _SMALLEST_PRINT:
+                        found.append((f"{module}.{node.name}", sorted(shape_print(node))))
+    return tuple(found)
 
 
 def local_site(packages: Iterable[str], folder: Path) -> Path:
@@ -525,6 +744,9 @@ class Room:
         self._writer.start()
         self.cells: list[dict[str, Any]] = []  # the runner's "ran" replies, in order
         self.dead: str | None = None  # why it can answer no more
+        # First of all, what the rule forbids copying (answered like a cell, in order).
+        self._pending.append(("the forbidden code's prints", 60.0))
+        self._send({"op": "prints", "prints": forbidden_prints()})
 
     # Writing happens in a thread: a runner busy with a long cell must never block the
     # grader, which is driving the kernel at the same time.

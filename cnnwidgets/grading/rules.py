@@ -144,6 +144,19 @@ def _forbidden(rule: Rule, module: object) -> bool:
     return top not in rule.allowed and top not in sys.stdlib_module_names
 
 
+_PLAIN = (
+    "An answer under a rule is plain Python and NumPy: imports of NumPy and the math modules "
+    "of Python only, no exec or eval, no files, no other process, and no copy of a library's "
+    "code."
+)
+
+
+def _against(rule: Rule, error: dict) -> bool:
+    """Whether a statement stopped because of the rule: an import of a module it does not
+    allow, or something the room refused to run (exec, a copied library, a reach outside)."""
+    return error.get("refused") is True or _forbidden(rule, error.get("module"))
+
+
 def _stated(rule: Rule) -> str:
     return f"The rule of this task: {rule.sentence}"
 
@@ -159,7 +172,12 @@ def explain(
     stopped on such an import was to define (a helper, ``keras = ...`` in a cell
     that imports Keras, ``np.conv = ...`` in a cell that imports SciPy).
     """
-    if _forbidden(rule, error.get("module")):
+    if error.get("refused") is True:
+        return (
+            f"{name} uses {error.get('module')}, which this task does not allow: {where} was "
+            f"not run. {_PLAIN} {_stated(rule)}"
+        )
+    if _against(rule, error):
         return (
             f"{name} uses {error['module']}, which this task does not allow: {where} needs it "
             f"({error.get('type', 'ImportError')}: {error.get('message', '')}). {_stated(rule)}"
@@ -175,7 +193,7 @@ def explain(
             continue
         if missing not in (cell.get("source_names") or []):
             continue
-        if _forbidden(rule, stop.get("module")):
+        if _against(rule, stop):
             wanted, at, own = first
             return (
                 f"{name} needs {wanted}, which comes from {_where(cell.get('id'), stop)}: that "
@@ -243,7 +261,7 @@ def _helper_stopped(
                 stop = cell.get("error")
                 if not isinstance(stop, dict) or helper not in (cell.get("binds") or []):
                     continue
-                if _forbidden(rule, stop.get("module")):
+                if _against(rule, stop):
                     return (
                         f"{name} needs {helper}, which was to be set by "
                         f"{_where(cell.get('id'), stop)}: that uses {stop['module']}, which "

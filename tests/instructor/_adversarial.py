@@ -18,6 +18,9 @@ from pathlib import Path
 
 import nbformat
 
+from cnnwidgets.core.conv import conv2d
+from cnnwidgets.core.pooling import pool2d
+
 from . import _redteam
 from ._samples import A1_MAX, REPO, _fill, solution_answers
 
@@ -378,6 +381,9 @@ except ImportError:
 """
 
 
+A1 = "a1_convolution"
+
+
 def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
     hand = "hand_value = int(cw.conv2d(np.array([[2, 0, 1], [1, 3, 0], [0, 1, 2]]), np.array([[0, 1, -1], [2, 0, 1], [-1, 1, 0]]))[0, 0])"  # noqa: E501
     sizes = (
@@ -396,7 +402,7 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
             4.0, says("cnnwidgets"),
         ),
         "rule_kit_by_name": Case(
-            _fill({**right, "conv2d": _KIT_BY_NAME.strip()}), A1_MAX - 6, says("cnnwidgets")
+            _fill({**right, "conv2d": _KIT_BY_NAME.strip()}), A1_MAX - 6, says("importlib")
         ),
         "rule_scipy_wrapper": Case(_fill({**right, "conv2d": _SCIPY_CONV.strip()}), A1_MAX - 6,
                                    says("scipy")),  # fmt: skip
@@ -409,7 +415,7 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
         "rule_skimage_pool": Case(_fill({**right, "pool2d": _SKIMAGE_POOL.strip()}), A1_MAX - 3,
                                   says("skimage")),  # fmt: skip
         "rule_exec_and_dict": Case(_fill({**right, "pool2d": _EXEC_AND_DICT.strip()}), A1_MAX - 3,
-                                   says("cnnwidgets")),  # fmt: skip
+                                   says("exec()")),  # fmt: skip
         # the hand values read off the kit: their points only
         "rule_hand_value_from_kit": Case(
             _fill({**right, "hand_value": "import cnnwidgets as cw\n" + hand}), A1_MAX - 1,
@@ -421,8 +427,25 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
         "redteam_codec_patch": Case(
             _fill({**right, "conv2d": _redteam.CODEC_PATCH_CONV,
                    "pool2d": _redteam.CODEC_PATCH_POOL}),
-            4.0, "conv2d is the kit's own cnnwidgets.conv2d, not an answer",
+            # the room refuses the patch (it reaches for sys and gc): the placeholders stay
+            4.0, "conv2d uses sys, which this task does not allow",
         ),  # fmt: skip
+        # a third reviewer's: the relay that wakes the stopped kernel, and the kit carried in
+        # the notebook; the hand values, colour value and sizes only
+        "redteam_relay": Case(_fill({**right, **_redteam.cells(A1, "relay2")}), 4.0,
+                              "that uses sys, which this task does not allow"),  # fmt: skip
+        "redteam_vendored": Case(_fill({**right, **_redteam.cells(A1, "vendored")}), 2.0,
+                                 "that uses notes, which this task does not allow"),  # fmt: skip
+        # the same, as readable code with other names and a junk line after every statement
+        "copied_kit": Case(
+            _fill({**right,
+                   "conv2d": "import numpy as np\n\n" + _redteam.copied(conv2d, "conv2d"),
+                   "pool2d": "import numpy as np\n\n" + _redteam.copied(pool2d, "pool2d")}),
+            4.0, "conv2d uses code copied from cnnwidgets.core.conv.conv2d (",
+        ),  # fmt: skip
+        # answers read from a file the kernel wrote with the kit
+        "npy_relay": Case(_fill({**right, "conv2d": _redteam.NPY_RELAY_CONV}), A1_MAX - 6,
+                          says(".load")),  # fmt: skip
         "redteam_lock_channel": Case(
             _fill({**right, "conv2d": _redteam.LOCK_CHANNEL + _redteam.LOCK_CHANNEL_CONV,
                    "pool2d": _redteam.LOCK_CHANNEL_POOL}),

@@ -5,6 +5,8 @@ and before kernels were stopped while a room answers); they stay in the corpus, 
 to keep them defeated.
 """
 
+from pathlib import Path
+
 # The room's own answer rewritten: its codec replaced, so that it names the kit's function
 # ("import cnnwidgets conv2d") for the verifier to import, instead of computing anything.
 CODEC_PATCH_CONV = '''
@@ -153,4 +155,54 @@ def pool2d(x, pool_size=2, strides=None, mode="max"):
     if _KERNEL:
         return _cw.pool2d(x, pool_size=pool_size, strides=strides, mode=mode)
     return _remote("pool2d", x, pool_size=pool_size, strides=strides, mode=mode)
+'''
+
+
+# --- a third reviewer's disguises (issue: grades a teacher can trust) -----------------------
+# Their cells, as handed in, are in redteam/<assignment>_<attack>.<grade id>.cell:
+#   relay2    the kernel, stopped while the room answers, has the OS wake it (dnotify on a
+#             folder both can read, SIGCONT) and answers through record locks on os.py;
+#   vendored  the kit's own modules carried in the notebook as a compressed literal and
+#             imported from memory under another name;
+#   rescale_lists, constant_scalars  a classifier fitted on every image, held-out ones too,
+#             whose weights travel in layer settings (Rescaling lists, scalar Constants).
+
+REDTEAM = Path(__file__).with_name("redteam")
+
+
+def cells(assignment: str, attack: str) -> dict[str, str]:
+    """grade id -> the answer cell of one of the third reviewer's attacks."""
+    prefix = f"{assignment.split('_')[0]}_{attack}."
+    return {
+        path.name[len(prefix) : -len(".cell")]: path.read_text()
+        for path in sorted(REDTEAM.glob(f"{prefix}*.cell"))
+    }
+
+
+def copied(function, new_name: str) -> str:
+    """``function``'s source renamed, its docstring gone and a junk line after every
+    statement: a copy of the kit made to look like one's own."""
+    import ast
+    import inspect
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    node = tree.body[0]
+    node.name = new_name
+    body = node.body[1:] if isinstance(node.body[0], ast.Expr) else node.body
+    node.body = [
+        line for i, statement in enumerate(body)
+        for line in (statement, ast.parse(f"_step_{i} = {i} + 1").body[0])
+    ]  # fmt: skip
+    return ast.unparse(tree)
+
+
+# The answers are read from a file the kernel wrote with the kit (np.load of a pickle).
+NPY_RELAY_CONV = '''
+import numpy as np
+
+
+def conv2d(image, kernel, strides=1, padding="valid"):
+    table = np.load("/tmp/.answers.npy", allow_pickle=True).item()
+    return table[(np.asarray(image).tobytes(), np.asarray(kernel).tobytes(), strides, padding)]
 '''
