@@ -229,13 +229,50 @@ def _alike(a: frozenset, b: frozenset) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def refusal(node: Any, allowed: Any, prints: Any = ()) -> tuple[str, int] | None:
+def module_attributes(allowed: Any) -> frozenset[str]:
+    """Names under which a module the room may import holds another module that it may not
+    (``collections._sys``, ``enum.bltns``, ``random._os``): read off the loaded modules before
+    any of the student's code runs."""
+    import types
+
+    allowed = frozenset(allowed)
+    for name in sorted(_PLAIN_MODULES):
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+
+    def fine(module: types.ModuleType) -> bool:
+        top = module.__name__.split(".")[0]
+        return top in allowed or top in _PLAIN_MODULES
+
+    found = set()
+    for module in list(sys.modules.values()):
+        if not isinstance(module, types.ModuleType) or not fine(module):
+            continue
+        for attr, value in list(vars(module).items()):
+            if isinstance(value, types.ModuleType) and not fine(value) and not _dunder(attr):
+                found.add(attr)
+    return frozenset(found)
+
+
+def refusal(
+    node: Any, allowed: Any, prints: Any = (), module_attrs: frozenset[str] = frozenset()
+) -> tuple[str, int] | None:
     """Why a statement (its syntax tree) may not run in a rule's room, and the line; None if it
     may. ``allowed``: the rule's packages; ``prints``: ``(name, shape_print)`` of the
-    functions the rule forbids (a copy of one is refused)."""
+    functions the rule forbids (a copy of one is refused); ``module_attrs``: attribute names
+    that lead to a module the room may not import (:func:`module_attributes`)."""
     import ast
 
     allowed = frozenset(allowed)
+    refused_attrs = _REFUSED_ATTRIBUTES | module_attrs
+    # getattr() and its kin only as calls with a plain name written out
+    called = {
+        id(sub.func) for sub in ast.walk(node)
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name)
+        and sub.func.id in ("getattr", "setattr", "delattr")
+    }  # fmt: skip
 
     def module_ok(name: str) -> bool:
         top = name.split(".")[0]
@@ -257,26 +294,29 @@ def refusal(node: Any, allowed: Any, prints: Any = ()) -> tuple[str, int] | None
             if sub.level or not module_ok(base):
                 return label(base) if base else "a relative import", line
             for alias in sub.names:
-                if alias.name in _REFUSED_ATTRIBUTES or (
+                if alias.name in refused_attrs or (
                     base == "numpy" and f"numpy.{alias.name}" not in _NUMPY_SUBMODULES
                     and alias.name in ("lib", "ctypeslib", "f2py", "testing", "typing")
                 ):
                     return f"{base}.{alias.name}", line
         elif isinstance(sub, ast.Name):
+            if sub.id in ("getattr", "setattr", "delattr") and id(sub) not in called:
+                return f"{sub.id} passed as a value", line
             if sub.id in _REFUSED_NAMES or (_dunder(sub.id) and sub.id not in _PLAIN_DUNDERS):
                 return f"{sub.id}()" if sub.id in _REFUSED_NAMES and not _dunder(sub.id) else \
                     sub.id, line  # fmt: skip
         elif isinstance(sub, ast.Attribute):
-            if sub.attr in _REFUSED_ATTRIBUTES or (
+            if sub.attr in refused_attrs or (
                 _dunder(sub.attr) and sub.attr not in _PLAIN_DUNDERS
             ):
                 return f".{sub.attr}", line
         elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
             if sub.func.id in ("getattr", "setattr", "delattr"):
                 name = sub.args[1] if len(sub.args) > 1 else None
-                if not (isinstance(name, ast.Constant) and isinstance(name.value, str)
-                        and not _dunder(name.value)):  # fmt: skip
+                if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
                     return f"{sub.func.id}() with a name computed at run time", line
+                if _dunder(name.value) or name.value in refused_attrs:
+                    return f"{sub.func.id}() of {name.value!r}", line
         elif isinstance(sub, ast.keyword) and sub.arg == "allow_pickle":
             return "allow_pickle", line
         elif isinstance(sub, ast.Constant):
@@ -374,6 +414,7 @@ class _Runner:
         self.allowed = frozenset(allowed)
         # (name, shape print) of the functions the rule forbids: a copy of one is refused.
         self.prints: tuple[tuple[str, frozenset[int]], ...] = ()
+        self.module_attrs: frozenset[str] = frozenset()  # set before the first cell
         self.cells: list[dict[str, Any]] = []  # id, source, first error
         self.failures: list[dict[str, Any]] = []  # every statement that failed: id, source, error
         # Every statement run, in order: the names it bound, and its failure (an index into
@@ -430,7 +471,7 @@ class _Runner:
                     entry: dict[str, Any] = {"source": text, "bound": (), "failure": None}
                     self._note(entry)
                     current[:] = [entry]
-                    refused = refusal(node, self.allowed, self.prints)
+                    refused = refusal(node, self.allowed, self.prints, self.module_attrs)
                     if refused is not None:
                         failed.append((entry, _Refused(*refused)))
                         continue
@@ -586,6 +627,7 @@ def _main(argv: list[str]) -> None:
             __import__(name)
         except ImportError:
             pass
+    runner.module_attrs = module_attributes(allowed)
     for line in inp:
         try:
             message = json.loads(line)

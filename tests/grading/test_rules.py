@@ -308,14 +308,32 @@ _REFUSED = {
     "g = conv2d.__globals__": ".__globals__",
     "b = __builtins__": "__builtins__",
     "h = getattr(np, 'lo' + 'ad')": "getattr() with a name computed at run time",
-    "h = getattr(conv2d, '__code__')": "getattr() with a name computed at run time",
+    "h = getattr(conv2d, '__code__')": "getattr() of '__code__'",
     "from operator import attrgetter": "operator.attrgetter",
     "frame = gen.gi_frame.f_back": ".f_back",
     "m = np.core.numeric.builtins": ".builtins",
     "import numpy.ctypeslib": "numpy.ctypeslib",
     "from numpy import f2py": "numpy.f2py",
     "v = vars(np)": "vars()",
+    "names = list(map(getattr, [conv2d], ['x']))": "getattr passed as a value",
+    "f = getattr(frame, 'f_back')": "getattr() of 'f_back'",
 }
+# Modules the room may import hold others it may not, under names of their own.
+_BY_ANOTHER_NAME = {
+    "import collections\nframe = collections._sys._getframe()": "._sys",
+    "import enum\nrun = enum.bltns.exec": ".bltns",
+    "import random\nrandom._os.system('true')": "._os",
+}
+
+
+@pytest.mark.parametrize("source", list(_BY_ANOTHER_NAME))
+def test_a_room_refuses_modules_reached_through_others(source):
+    import ast
+
+    attrs = rooms.module_attributes(["numpy"])
+    found = [rooms.refusal(node, ["numpy"], (), attrs) for node in ast.parse(source).body]
+    assert found[0] is None and found[-1] is not None, found
+    assert found[-1][0] == _BY_ANOTHER_NAME[source]
 
 
 @pytest.mark.parametrize("source", list(_REFUSED))
