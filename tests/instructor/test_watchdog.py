@@ -37,6 +37,7 @@ def test_words():
     assert size_text(4096 * 2**20) == "4 GB"
     assert size_text(1.54 * 2**30, 1536 * 2**20) == "1.54 GB"  # not "1.5 GB; the limit is 1.5 GB"
     assert size_text(300 * 2**20) == "300 MB"
+    assert size_text(24 * 1024) == "24 KB"
 
 
 def test_forked_children_holding_memory_stop_the_whole_sandbox(tmp_path):

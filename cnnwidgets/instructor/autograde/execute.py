@@ -84,6 +84,7 @@ class VerifiedExecute(Execute):
         # Every cell sent to the rooms, in order: a room that takes a dead one's place gets them.
         self._room_cells: list[tuple[str, str, float]] = []
         self._reported: set[str] = set()
+        self._kernel_dog = None  # the kernel's watchdog (nbclient lets go of the manager)
         tests = [c.source for c in nb.cells if _is_test(c) and c.source.strip()]
         self._bound, self._room_rules = _rules_of(tests) if self.verify_tests else ({}, {})
         self._verify_from = next(
@@ -100,6 +101,7 @@ class VerifiedExecute(Execute):
                 room.close()
             for dog in self._room_dogs.values():
                 dog.stop()
+            self._log_peaks()
             for folder in self._own_dirs:
                 shutil.rmtree(folder, ignore_errors=True)
 
@@ -121,6 +123,7 @@ class VerifiedExecute(Execute):
 
         if cell.cell_type != "code":
             return super().preprocess_cell(cell, resources, index)
+        self._kernel_dog = getattr(self.km, "watchdog", None) or self._kernel_dog
         if self._died_in is not None:
             cell.outputs = [
                 _error("KernelDied", f"not run: the kernel stopped in cell {self._died_in}")
@@ -149,6 +152,21 @@ class VerifiedExecute(Execute):
         if reason is None:
             return _stopped(exc)
         return f"the grader stopped the kernel: {reason}; the cells after it were not run"
+
+    def _log_peaks(self) -> None:
+        """What each sandbox used at most, for the grading log (to set the limits by)."""
+        from ..isolation.watchdog import size_text
+
+        dogs = [("kernel", self._kernel_dog)]
+        dogs += [(f"rule's Python ({key})", dog) for key, dog in self._room_dogs.items()]
+        for what, dog in dogs:
+            if getattr(dog, "ticks", 0):
+                self.log.info(
+                    "cnnkit: the %s's sandbox used at most %s of memory and %s of disk, "
+                    "%d processes; watching it took %.2f%% of a core", what,
+                    size_text(dog.peak.memory), size_text(dog.peak.disk), dog.peak.processes,
+                    100 * dog.share(),
+                )  # fmt: skip
 
     def _watchdog_reason(self, dog) -> str | None:
         reason = getattr(dog, "reason", None)
@@ -210,7 +228,7 @@ class VerifiedExecute(Execute):
         import tempfile
 
         from ...grading import room
-        from ..isolation.sandbox import make_bridge
+        from ..isolation.sandbox import _empty, make_bridge
 
         launch = getattr(self.km, "room_launch", None)
         if launch is not None:  # in a sandbox of its own, next to the kernel's
@@ -219,6 +237,8 @@ class VerifiedExecute(Execute):
             if bridge is None:
                 bridge = make_bridge(None, None, inbox="to_room", outbox="from_room")
                 self._own_dirs.append(bridge)
+            else:  # nothing the dead room left behind is an answer of the new one
+                _empty(os.path.join(bridge, "from_room"))
             cwd = tempfile.mkdtemp(prefix="r-")
             self._own_dirs.append(cwd)
             site = room.local_site(rule.allowed, Path(cwd) / "site")

@@ -51,8 +51,10 @@ class Usage:
 
 
 def size_text(n: float, other: float | None = None) -> str:
-    """Bytes in words: ``4.8 GB``, ``4 GB``, ``512 MB``; with as many decimals as it takes
-    to differ in words from ``other`` (a total just past its limit)."""
+    """Bytes in words: ``4.8 GB``, ``4 GB``, ``512 MB``, ``24 KB``; with as many decimals as
+    it takes to differ in words from ``other`` (a total just past its limit)."""
+    if n < MB and other is None:
+        return f"{round(n / 1024):g} KB"
     unit, name = (1 << 30, "GB") if n >= 1 << 30 else (MB, "MB")
     digits = 1 if unit > MB else 0
     while other is not None and digits < 3 and (
