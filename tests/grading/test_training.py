@@ -476,5 +476,7 @@ def test_a_model_that_knows_the_answer_before_training_is_refused(keras, digits)
 
     result = train_and_evaluate(build_model, X, labels, epochs=1)
     assert not result.passed and result.model is None
-    assert result.message.startswith("the model reaches held-out accuracy 1.000 before any "
-                                     "training, with weights the grader drew at random")  # fmt: skip
+    assert result.message.startswith(
+        "the model reaches held-out accuracy 1.000 before any training, with weights the "
+        "grader drew at random"
+    )
