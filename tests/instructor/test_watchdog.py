@@ -60,6 +60,28 @@ def test_forked_children_holding_memory_stop_the_whole_sandbox(tmp_path):
     assert dog.peak.processes >= 5  # bwrap's init, the parent and its children
 
 
+def test_forks_that_share_their_parents_memory_count_it_once(tmp_path):
+    """A fork shares its parent's pages until it writes them: 8 forks of a process holding
+    100 MB hold about 100 MB (the corpus's fork bomb only hurts itself)."""
+    sharing = (
+        "import os, time\n"
+        "block = bytearray(100 * 2**20)\n"
+        "for _ in range(8):\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(60)\n"
+        "        os._exit(0)\n"
+        "time.sleep(3)\n"
+    )
+    proc = kernel_process(tmp_path / "work", sharing)
+    dog = Watchdog(proc.pid, [str(tmp_path / "work")], memory_mb=512, disk_mb=64).start()
+    try:
+        assert proc.wait(timeout=60) == 0
+    finally:
+        dog.stop()
+    assert dog.reason is None, dog.reason
+    assert dog.peak.processes >= 10 and dog.peak.memory < 512 * 2**20
+
+
 def test_many_files_in_its_folder_stop_the_sandbox(tmp_path):
     fill = (
         "import time\n"

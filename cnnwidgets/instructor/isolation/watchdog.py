@@ -7,8 +7,10 @@ host folders it may write (its notebook's folder, its half of the bridge). A
 a second it adds up
 
 - the resident memory of every process in the sandbox: anonymous and shared memory
-  (``RssAnon`` + ``RssShmem`` of ``/proc/PID/status``); the libraries' code, which every
-  Python on the machine shares, is not the submission's;
+  (``RssAnon`` + ``RssShmem`` of ``/proc/PID/status``; the libraries' code, which every
+  Python on the machine shares, is not the submission's), and when that sum is over the
+  limit, each page once, split between the processes that share it (PSS, as a fork shares
+  its parent's pages: a fork bomb holds next to nothing);
 - the disk its writable host folders take (each file or folder at least one block), and
   the files deleted there that one of its processes still holds open or mapped,
 
@@ -127,7 +129,10 @@ class Watchdog:
             if not _same(*self._root):
                 return  # the sandbox is over
             start = time.thread_time()
-            usage = self.measure(deep=self.ticks % _DEEP_EVERY == 0)
+            try:
+                usage = self.measure(deep=self.ticks % _DEEP_EVERY == 0)
+            except Exception:  # noqa: BLE001  (a process or file gone oddly: measure again)
+                usage = Usage()
             spent = time.thread_time() - start
             self.ticks += 1
             self.cpu_seconds += spent
@@ -172,6 +177,11 @@ class Watchdog:
         usage = Usage(processes=len(procs))
         for proc in procs:
             usage.memory += _resident(proc)
+        if usage.memory > self.memory_limit:
+            # Resident pages a fork still shares with its parent count in both: over the
+            # limit by that measure, count each page once, split between its sharers (PSS;
+            # slower to read, so only then). A fork bomb holds next to nothing.
+            usage.memory = sum(_proportional(proc) for proc in procs)
         seen: set[tuple[int, int]] = set()
         devices: set[int] = set()
         for folder in self.folders:
@@ -301,6 +311,22 @@ def _resident(proc: str) -> int:
     except (OSError, ValueError, IndexError):
         return 0
     return total
+
+
+def _proportional(proc: str) -> int:
+    """A process's share of the anonymous and shared memory it holds (PSS), in bytes."""
+    found: dict[bytes, int] = {}
+    try:
+        with open(f"{proc}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                key = line.split(b":", 1)[0]
+                if key in (b"Pss_Anon", b"Pss_Shmem", b"Pss"):
+                    found[key] = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+    if b"Pss_Anon" in found:
+        return found[b"Pss_Anon"] + found.get(b"Pss_Shmem", 0)
+    return found.get(b"Pss", 0)  # an older kernel: the libraries' share too
 
 
 def _deleted_open(proc: str, devices: set[int]) -> list[tuple[tuple[int, int], int]]:
