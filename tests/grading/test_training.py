@@ -345,6 +345,13 @@ def test_grading_kernels_are_flagged_before_the_first_cell():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.split() == ["False", "True", "3"]
+    # nbgrader's Validate (a learner checking their own work) reads the same configuration:
+    # quiet, but not grading, so the self-check still trains
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={**env, "NBGRADER_EXECUTION": "validate"},
+    )  # fmt: skip
+    assert out.stdout.split() == ["False", "False", "3"]
 
 
 # --- numbers in disguise: the red team's smuggled weights -----------------------------------

@@ -10,6 +10,7 @@ the package the answer reached for.
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -116,9 +117,6 @@ def test_no_disguise_reaches_a_forbidden_library(sandboxed_room, disguise):
         sandboxed_room.run_cell(cell_id, source, timeout=30)
     report = sandboxed_room.check(["conv2d"], EXAMPLE, timeout=60)
     assert report["example"]["error"] is not None, f"{disguise} computed a convolution: {report}"
-    if disguise == "kit_source_from_disk":  # no import to name: the file is not there at all
-        assert [c["error"]["type"] for c in report["cells"]][0] == "FileNotFoundError", report
-        return
     problem = rule_violation(RULE, ["conv2d"], report)
     assert problem is not None and "which this task does not allow" in problem, report
     print(f"{disguise}: {problem[:160]}")
@@ -140,8 +138,19 @@ def test_an_honest_answer_runs_in_the_sandboxed_room(sandboxed_room):
     assert rule_violation(RULE, ["conv2d"], report) is None
 
 
-def test_the_room_sees_nothing_of_the_kernel_the_course_or_the_machines_packages(sandboxed_room):
-    from cnnwidgets.instructor.isolation.sandbox import site_folders
+def test_the_room_sees_nothing_of_the_kernel_the_course_or_the_machines_packages(tmp_path):
+    """The room's sandbox itself, probed by a plain Python in it (the runner would refuse the
+    probe's own imports and opens: its checks are another defence than this one)."""
+    import json
+    import shutil
+
+    from cnnwidgets.instructor.isolation.sandbox import (
+        SandboxKernelManager,
+        sandbox_uid,
+        site_folders,
+    )
+
+    from ._sandboxes import room_process
 
     probe = (
         "import os, sys, glob\n"
@@ -161,11 +170,18 @@ def test_the_room_sees_nothing_of_the_kernel_the_course_or_the_machines_packages
         "seen['no_ctypes'] = refused(lambda: __import__('ctypes'))\n"
         "seen['no_proc_writes'] = refused(lambda: open('/proc/self/mem', 'wb'))\n"
     )
-    sandboxed_room.run_cell("probe", probe, timeout=60)
-    # the verifier's way in: a request for the name, answered as data
-    report = sandboxed_room.check(["seen"], "assert seen['repo'] is False and seen['venv'] is False"
-                                  " and seen['site'] == [] and seen['uid'] != 0"
-                                  " and seen['no_writing'] and seen['no_memfd']"
-                                  " and seen['no_ctypes'] and seen['no_proc_writes'], seen",
-                                  timeout=60)  # fmt: skip
-    assert report["example"] == {"error": None}, report
+    probe += "\nprint(json.dumps(seen))".replace("json.dumps", "__import__('json').dumps")
+    manager = SandboxKernelManager()
+    manager._private = tempfile.mkdtemp(prefix="k-", dir="/tmp")
+    manager._uid = sandbox_uid(manager._private)
+    try:
+        proc, _, _ = room_process(manager, probe, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = proc.communicate(timeout=60)
+        seen = json.loads(out.decode().strip().splitlines()[-1])
+    finally:
+        for folder in [manager._private, *manager._homes, *manager._bridges]:
+            shutil.rmtree(folder, ignore_errors=True)
+    assert seen["repo"] is False and seen["venv"] is False and seen["site"] == [], seen
+    assert seen["uid"] != 0, seen
+    assert seen["no_writing"] and seen["no_memfd"] and seen["no_ctypes"], seen
+    assert seen["no_proc_writes"], seen

@@ -73,10 +73,13 @@ def test_the_secret_is_git_ignored():
 _DRAW = "from cnnwidgets.grading import hidden_rng\nprint(hidden_rng(1).integers(10**9, size=3))\n"
 
 
-def _drawn_by_a_verifier(*extra: str) -> str:
+def _drawn_by_a_verifier(secret: str | None = None) -> str:
     folder = make_bridge(None, None)
-    argv = [sys.executable, "-I", "-m", "cnnwidgets.instructor.isolation.verifier", *extra]
-    verifier = Verifier([*argv, folder], dict(os.environ), folder, Path(folder) / "v.log")
+    argv = [sys.executable, "-I", "-m", "cnnwidgets.instructor.isolation.verifier"]
+    if secret is not None:
+        argv.append("--course-secret")
+    verifier = Verifier([*argv, folder], dict(os.environ), folder, Path(folder) / "v.log",
+                        secret=secret)  # fmt: skip
     try:
         outputs = verifier.run("draw", _DRAW, 60, lambda request, left: {"error": "no kernel"})
     finally:
@@ -85,13 +88,15 @@ def _drawn_by_a_verifier(*extra: str) -> str:
     return outputs[0]["text"]
 
 
-def test_the_verifier_draws_from_the_secret_on_its_command_line():
+def test_the_verifier_draws_from_the_secret_it_is_handed_first():
+    """The secret comes first on the verifier's stdin: never on a command line, which any
+    user of the machine can list."""
     plain = _drawn_by_a_verifier()
     assert plain == f"{np.random.default_rng(1).integers(10**9, size=3)}\n"
-    one = _drawn_by_a_verifier("--course-secret=" + "1" * 64)
+    one = _drawn_by_a_verifier("1" * 64)
     assert one != plain
-    assert _drawn_by_a_verifier("--course-secret=" + "1" * 64) == one
-    assert _drawn_by_a_verifier("--course-secret=" + "2" * 64) not in (one, plain)
+    assert _drawn_by_a_verifier("1" * 64) == one
+    assert _drawn_by_a_verifier("2" * 64) not in (one, plain)
 
 
 # --- grading: a probe assignment ---------------------------------------------------------------

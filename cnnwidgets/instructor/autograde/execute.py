@@ -185,7 +185,7 @@ class VerifiedExecute(Execute):
         if self._preload:
             argv.append("--preload-keras")
         if self.course_secret:  # the hidden tests' inputs; no sandbox but the verifier's sees it
-            argv.append(f"--course-secret={self.course_secret}")
+            argv.append("--course-secret")  # the secret itself goes first on its stdin
         self._revive_rooms()  # the rooms first: the verifier needs them
         for key in self._rooms:
             argv += ["--room", f"{key}={self._room_bridges[key]}"]
@@ -199,7 +199,8 @@ class VerifiedExecute(Execute):
             command, cwd = [*argv, bridge], bridge
             env = unconfined_env()
         self._bridge = bridge
-        return Verifier(command, env, cwd, Path(bridge) / "verifier.log")
+        return Verifier(command, env, cwd, Path(bridge) / "verifier.log",
+                        secret=self.course_secret or None)  # fmt: skip
 
     def _revive_rooms(self) -> None:
         """A room for every rule: those alive stay (they ran the notebook's cells so far); one

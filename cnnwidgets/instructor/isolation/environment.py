@@ -96,7 +96,10 @@ def prepare_grading_kernel() -> None:
     import TensorFlow.
     """
     install()
-    os.environ[GRADING_ENV] = "1"
+    # nbgrader's Validate reads the same configuration: a learner's check of their own work
+    # is not grading, and their self-check must still train.
+    if os.environ.get("NBGRADER_EXECUTION") != "validate":
+        os.environ[GRADING_ENV] = "1"
 
 
 # What a grading process keeps of the grader's environment; everything else (tokens,

@@ -459,9 +459,10 @@ def main(argv: list[str] | None = None) -> None:
     from ...grading import hidden, rules
 
     rules._grader_check = channel.room_check  # the tests' rule checks ask the grading room
-    # The course's secret (autograde.secret): hidden tests' random inputs come from it.
-    secret = [a.split("=", 1)[1] for a in argv if a.startswith("--course-secret=")]
-    hidden._use_course_secret(secret[0] if secret else None)
+    # The course's secret (autograde.secret): hidden tests' random inputs come from it. It
+    # comes as the first line on stdin, never on a command line (any user can list those).
+    secret = json.loads(sys.stdin.readline()) if "--course-secret" in argv else None
+    hidden._use_course_secret(secret if isinstance(secret, str) and secret else None)
     while True:
         message = channel.receive()
         if preload_thread is not None:
@@ -486,7 +487,12 @@ class VerifierDied(RuntimeError):
 class Verifier:
     """Runs and talks to one verifier process for one notebook."""
 
-    def __init__(self, command: list[str], env: dict[str, str], cwd: str, log: Path):
+    def __init__(
+        self, command: list[str], env: dict[str, str], cwd: str, log: Path,
+        secret: str | None = None,
+    ):  # fmt: skip
+        """``secret``: the course's, handed over first on stdin (``command`` must then hold
+        ``--course-secret``)."""
         self.log = log
         self._log_start = log.stat().st_size if log.exists() else 0
         with open(log, "ab") as err:
@@ -495,6 +501,10 @@ class Verifier:
                 env=env, cwd=cwd,
             )  # fmt: skip
         self._buffer = b""
+        if secret is not None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write((json.dumps(secret) + "\n").encode())
+            self.proc.stdin.flush()
 
     def _send(self, message: dict) -> None:
         assert self.proc.stdin is not None
