@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import _redteam
 from ._samples import REPO
 
 A2 = "a2_shapes_and_parameters"
@@ -102,8 +103,12 @@ def a2_samples() -> dict[str, tuple[nbformat.NotebookNode, float]]:
     assert counted["single_layers"] != right["single_layers"], "update the a2 samples"
     tables = dict(right)
     tables["shapes"] = _SHAPES_FROM_TABLES.strip()
+    vendored = {**right, **_redteam.cells(A2, "vendored")}
     return {
         "correct": (fill(A2, right), A2_MAX),
+        # a third reviewer's: the kit's tables carried in the notebook for all of part A;
+        # part B only (5 points)
+        "redteam_vendored": (fill(A2, vendored), 5.0),
         "released": (nbformat.read(release_path(A2), as_version=4), 0.0),
         # Part A's rule: the numbers worked out, not read off Keras or the kit. The answers
         # come from a Python without either: the parameter lists (2 points) and conv_rgb
@@ -393,6 +398,13 @@ _A3_CASES: dict[str, tuple[str | None, float, dict[str, str]]] = {
     "rule_constant_init": (
         _CONSTANT_INIT, 2.0,
         {"test_accuracy": "kernel_initializer is a Constant that holds an array of numbers"},
+    ),  # fmt: skip
+    # a third reviewer's: a logistic regression fitted on all 1,797 digits, its 650 weights
+    # in 161 Rescaling layers of four numbers each: the head and budget points only
+    "redteam_rescale_lists": (
+        _redteam.cells(A3, "rescale_lists")["build_model"], 2.0,
+        {"test_accuracy": "the model carries numbers of its own (layer 'dense_5': "
+                          "kernel_initializer is Identity"},
     ),  # fmt: skip
 }
 

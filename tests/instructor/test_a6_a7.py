@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from . import _redteam
 from ._cases import Cases, Graded, grade, scores
 from ._samples_a3 import cell_outputs
 from .conftest import tree_hashes
@@ -49,6 +50,18 @@ _A6_CASES: Cases = {
             "test_accuracy": "training failed: Dense(2, activation='sigmoid') with binary labels",
         },
     ),
+    # A third reviewer's: a logistic regression fitted on all 200 faces, its weights in
+    # Rescaling settings or scalar Constant kernels, trained at a learning rate that moves
+    # nothing: the head point only
+    "redteam_rescale_lists": (
+        _redteam.cells(A6, "rescale_lists"), 1.0,
+        {"test_accuracy": "the model carries numbers of its own (layer 'dense_3': "
+                          "kernel_initializer is Ones"},
+    ),
+    "redteam_constant_scalars": (
+        _redteam.cells(A6, "constant_scalars"), 1.0,
+        {"test_regularized": "kernel_initializer is Constant: a weight that multiplies"},
+    ),  # fmt: skip
     # The given overfitting network handed in as the fix: no points for the fix
     "unchanged_fix": (
         {"build_regularized_model": _UNCHANGED},
