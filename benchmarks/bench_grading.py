@@ -46,8 +46,11 @@ def _course(dest: Path) -> Path:
     samples = a3_samples()
     correct = samples.pop("correct")
     # the five kinds of wrong model of the earlier figures; the cheats are the corpus's
-    samples = {k: v for k, v in samples.items()
-               if not k.startswith("rule_") and k not in ("slow", "released")}
+    samples = {
+        k: v
+        for k, v in samples.items()
+        if not k.startswith("rule_") and k not in ("slow", "released")
+    }
     chosen = {f"correct{i:02d}": correct for i in range(N_CORRECT)}
     chosen.update(samples)
     if len(chosen) != N_SUBMISSIONS:

@@ -49,8 +49,9 @@ def run() -> list[str]:
     pool = PoolingExplorer(grid_size=7)
     rows.append(_trait_change("PoolingExplorer mode (grid)", pool, "mode", ["avg", "max"]))
     pool_photo = PoolingExplorer(source="photo", size=512)
-    rows.append(_trait_change("PoolingExplorer pool size (512x512 photo)", pool_photo,
-                              "pool_size", [3, 2]))
+    rows.append(
+        _trait_change("PoolingExplorer pool size (512x512 photo)", pool_photo, "pool_size", [3, 2])
+    )
 
     arch = ArchitectureExplorer.preset("cats_vs_dogs")
     stacks = []
@@ -58,6 +59,7 @@ def run() -> list[str]:
         layers = list(arch.layers)
         layers[0] = dict(layers[0], filters=filters)
         stacks.append(layers)
-    rows.append(_trait_change("ArchitectureExplorer filters edit (cats vs dogs)", arch,
-                              "layers", stacks))
+    rows.append(
+        _trait_change("ArchitectureExplorer filters edit (cats vs dogs)", arch, "layers", stacks)
+    )
     return rows

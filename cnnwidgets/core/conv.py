@@ -17,9 +17,7 @@ _BAND_VALUES = 1 << 15
 
 def _as_array(name: str, x: object) -> np.ndarray:
     arr = np.asarray(x)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
-    ):
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise ValueError(f"{name} must hold numbers, got an array of {arr.dtype}.")
     return arr
 

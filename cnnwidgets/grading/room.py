@@ -295,7 +295,8 @@ def refusal(
                 return label(base) if base else "a relative import", line
             for alias in sub.names:
                 if alias.name in refused_attrs or (
-                    base == "numpy" and f"numpy.{alias.name}" not in _NUMPY_SUBMODULES
+                    base == "numpy"
+                    and f"numpy.{alias.name}" not in _NUMPY_SUBMODULES
                     and alias.name in ("lib", "ctypeslib", "f2py", "testing", "typing")
                 ):
                     return f"{base}.{alias.name}", line
@@ -306,9 +307,7 @@ def refusal(
                 return f"{sub.id}()" if sub.id in _REFUSED_NAMES and not _dunder(sub.id) else \
                     sub.id, line  # fmt: skip
         elif isinstance(sub, ast.Attribute):
-            if sub.attr in refused_attrs or (
-                _dunder(sub.attr) and sub.attr not in _PLAIN_DUNDERS
-            ):
+            if sub.attr in refused_attrs or (_dunder(sub.attr) and sub.attr not in _PLAIN_DUNDERS):
                 return f".{sub.attr}", line
         elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
             if sub.func.id in ("getattr", "setattr", "delattr"):
@@ -724,9 +723,10 @@ def forbidden_prints() -> tuple[tuple[str, list[int]], ...]:
                     continue
                 module = ".".join([package, *path.relative_to(root).with_suffix("").parts])
                 for node in ast.walk(tree):
-                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and len(
-                        _shape(node)
-                    ) >= _SMALLEST_PRINT:
+                    if (
+                        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                        and len(_shape(node)) >= _SMALLEST_PRINT
+                    ):
                         found.append((f"{module}.{node.name}", sorted(shape_print(node))))
     return tuple(found)
 

@@ -162,7 +162,12 @@ def _stated(rule: Rule) -> str:
 
 
 def explain(
-    rule: Rule, name: str, error: dict, where: str, cells: list[dict], depth: int = 0,
+    rule: Rule,
+    name: str,
+    error: dict,
+    where: str,
+    cells: list[dict],
+    depth: int = 0,
     first: tuple[str, str, dict] | None = None,
 ) -> str | None:
     """Why ``error`` (raised ``where``) breaks ``rule``, or ``None`` if it does not.

@@ -27,7 +27,6 @@ __all__ = [
 ]
 
 
-
 @dataclass
 class TrainingResult:
     """What :func:`train_and_evaluate` measured.
@@ -304,9 +303,7 @@ def _train_once(setup: _Setup, seed: int, keras: Any) -> TrainingResult:
     result.model = model
     try:
         if not getattr(model, "compiled", False):
-            model.compile(
-                **(setup.compile_kwargs or _default_compile(model, setup.y_train, keras))
-            )
+            model.compile(**(setup.compile_kwargs or _default_compile(model, setup.y_train, keras)))
         if not setup.keep:  # the grader's own trained weights know things by design
             before = float(np.mean(
                 _predict_classes(model, setup.X_val, setup.batch_size) == _class_ids(setup.y_val)
@@ -507,9 +504,7 @@ def _model_problems(model: Any, config: dict, keras: Any) -> list[str]:
     return problems
 
 
-def grader_initialised(
-    model: Any, keras: Any, keep: Sequence[Any] = ()
-) -> tuple[Any, str | None]:
+def grader_initialised(model: Any, keras: Any, keep: Sequence[Any] = ()) -> tuple[Any, str | None]:
     """``model`` rebuilt from its configuration, with weights initialised here, now.
 
     The student's architecture, optimizer and loss, and none of the student's

@@ -201,8 +201,7 @@ def _bank() -> dict[str, dict]:
         ),
         "08-frozen-count": dict(
             prompt=(
-                "Does setting base.trainable = False change the number of parameters "
-                "the model has?"
+                "Does setting base.trainable = False change the number of parameters the model has?"
             ),
             answer="no",
             choices=YES_NO,

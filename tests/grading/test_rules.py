@@ -75,10 +75,13 @@ def test_honest_numpy_answers_follow_the_rule(room):
         room,
         ("cell 1", "import numpy as np\n%matplotlib inline"),
         ("helper", "def windows(x, k):\n    return np.lib.stride_tricks.sliding_window_view(x, k)"),
-        ("conv2d", "def conv2d(image, kernel):\n"
-                   "    return np.einsum('ijkl,kl->ij', windows(image, np.shape(kernel)), kernel)\n"
-                   "%timeit conv2d(np.ones((4, 4)), np.ones((2, 2)))\n"
-                   "conv2d?"),  # fmt: skip
+        (
+            "conv2d",
+            "def conv2d(image, kernel):\n"
+            "    return np.einsum('ijkl,kl->ij', windows(image, np.shape(kernel)), kernel)\n"
+            "%timeit conv2d(np.ones((4, 4)), np.ones((2, 2)))\n"
+            "conv2d?",
+        ),  # fmt: skip
     )
     report = room.check(["conv2d"], "import numpy as np; conv2d(np.ones((4, 4)), np.eye(2))")
     assert report["names"]["conv2d"]["defined"], report
@@ -117,8 +120,10 @@ def test_a_name_from_a_forbidden_cell_is_traced_to_that_cell(room):
     )
     problem = rule_violation(RULES["by_hand"], ["shapes"], room.check(["shapes"]))
     assert problem is not None
-    assert problem.startswith("shapes needs keras, which comes from cell 2, line 1 (`from "
-                              "cnnwidgets._keras import quiet_keras`): that uses cnnwidgets")
+    assert problem.startswith(
+        "shapes needs keras, which comes from cell 2, line 1 (`from "
+        "cnnwidgets._keras import quiet_keras`): that uses cnnwidgets"
+    )
     assert "answer cell 'shapes', line 1 (`shapes = [keras.layers" in problem  # fmt: skip
 
 

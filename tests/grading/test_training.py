@@ -147,12 +147,17 @@ def test_initialisers_seeded_by_the_student_are_seeded_by_the_grader(keras, digi
     def build(seed):
         def build_model():
             init = keras.initializers.GlorotUniform(seed=seed)
-            model = keras.Sequential([
-                keras.Input((8, 8, 1)), L.Flatten(), L.Dropout(0.2, seed=seed),
-                L.Dense(10, activation="softmax", kernel_initializer=init),
-            ])
+            model = keras.Sequential(
+                [
+                    keras.Input((8, 8, 1)),
+                    L.Flatten(),
+                    L.Dropout(0.2, seed=seed),
+                    L.Dense(10, activation="softmax", kernel_initializer=init),
+                ]
+            )
             model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
             return model
+
         return build_model  # fmt: skip
 
     one, other = (train_and_evaluate(build(s), X, y, epochs=1, seed=5) for s in (1, 99))
@@ -169,8 +174,11 @@ def test_models_that_carry_numbers_of_their_own_are_refused(keras, digits, how):
 
     def build_model():
         if how == "constant_array":
-            dense = L.Dense(10, activation="softmax",
-                            kernel_initializer=keras.initializers.Constant(np.ones((64, 10))))
+            dense = L.Dense(
+                10,
+                activation="softmax",
+                kernel_initializer=keras.initializers.Constant(np.ones((64, 10))),
+            )
         else:
             dense = L.Dense(10, activation="softmax")  # fmt: skip
         layers = [keras.Input((8, 8, 1)), L.Flatten(), dense]
@@ -312,9 +320,7 @@ def test_self_check_runs_are_skipped_only_in_grading_kernels(keras, digits, monk
         return make()
 
     monkeypatch.setenv("CNNKIT_GRADING", "1")
-    skipped = train_and_evaluate(
-        build, X, y, epochs=1, threshold=0.5, skip_when_grading=True
-    )
+    skipped = train_and_evaluate(build, X, y, epochs=1, threshold=0.5, skip_when_grading=True)
     assert skipped.skipped and skipped.passed and skipped.accuracy is None
     assert calls == [], "a skipped self-check never builds the model"
     assert str(skipped).startswith("– not trained while grading")
@@ -323,9 +329,7 @@ def test_self_check_runs_are_skipped_only_in_grading_kernels(keras, digits, monk
     assert not graded.skipped and graded.accuracy is not None and calls == [1]
 
     monkeypatch.delenv("CNNKIT_GRADING")
-    practice = train_and_evaluate(
-        build, X, y, epochs=1, seed=3, skip_when_grading=True
-    )
+    practice = train_and_evaluate(build, X, y, epochs=1, seed=3, skip_when_grading=True)
     assert not practice.skipped and practice.accuracy == graded.accuracy and calls == [1, 1]
 
 

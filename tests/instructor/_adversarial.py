@@ -392,6 +392,7 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
         "size_c, size_d = o(28, 5, strides=2, padding=1), o(9, 3, strides=2, padding='same')\n"
         "pool_a, pool_b, pool_c = p(26), p(9), p(15, 3, strides=2)"
     )
+
     def says(module: str) -> str:
         return f"uses {module}, which this task does not allow"
 
@@ -399,56 +400,82 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
         # both functions imported from the kit: the hand values only
         "rule_kit_import": Case(
             _fill({**right, "conv2d": "from cnnwidgets import conv2d, pool2d", "pool2d": "pass"}),
-            4.0, says("cnnwidgets"),
+            4.0,
+            says("cnnwidgets"),
         ),
         "rule_kit_by_name": Case(
             _fill({**right, "conv2d": _KIT_BY_NAME.strip()}), A1_MAX - 6, says("importlib")
         ),
-        "rule_scipy_wrapper": Case(_fill({**right, "conv2d": _SCIPY_CONV.strip()}), A1_MAX - 6,
-                                   says("scipy")),  # fmt: skip
+        "rule_scipy_wrapper": Case(
+            _fill({**right, "conv2d": _SCIPY_CONV.strip()}), A1_MAX - 6, says("scipy")
+        ),  # fmt: skip
         "rule_patched_numpy": Case(
             _fill({**right, "conv2d": _PATCHED_NUMPY.strip()}), A1_MAX - 6, says("scipy")
         ),
         "rule_fallback": Case(_fill({**right, "conv2d": _FALLBACK.strip()}), A1_MAX - 6),
-        "rule_keras_pool": Case(_fill({**right, "pool2d": _KERAS_POOL.strip()}), A1_MAX - 3,
-                                says("keras")),  # fmt: skip
-        "rule_skimage_pool": Case(_fill({**right, "pool2d": _SKIMAGE_POOL.strip()}), A1_MAX - 3,
-                                  says("skimage")),  # fmt: skip
-        "rule_exec_and_dict": Case(_fill({**right, "pool2d": _EXEC_AND_DICT.strip()}), A1_MAX - 3,
-                                   says("exec()")),  # fmt: skip
+        "rule_keras_pool": Case(
+            _fill({**right, "pool2d": _KERAS_POOL.strip()}), A1_MAX - 3, says("keras")
+        ),  # fmt: skip
+        "rule_skimage_pool": Case(
+            _fill({**right, "pool2d": _SKIMAGE_POOL.strip()}), A1_MAX - 3, says("skimage")
+        ),  # fmt: skip
+        "rule_exec_and_dict": Case(
+            _fill({**right, "pool2d": _EXEC_AND_DICT.strip()}), A1_MAX - 3, says("exec()")
+        ),  # fmt: skip
         # the hand values read off the kit: their points only
         "rule_hand_value_from_kit": Case(
-            _fill({**right, "hand_value": "import cnnwidgets as cw\n" + hand}), A1_MAX - 1,
+            _fill({**right, "hand_value": "import cnnwidgets as cw\n" + hand}),
+            A1_MAX - 1,
             says("cnnwidgets"),
         ),
-        "rule_sizes_from_kit": Case(_fill({**right, "sizes": sizes}), A1_MAX - 2,
-                                    says("cnnwidgets")),  # fmt: skip
+        "rule_sizes_from_kit": Case(
+            _fill({**right, "sizes": sizes}), A1_MAX - 2, says("cnnwidgets")
+        ),  # fmt: skip
         # a second reviewer's disguises (see _redteam.py): the hand values only
         "redteam_codec_patch": Case(
-            _fill({**right, "conv2d": _redteam.CODEC_PATCH_CONV,
-                   "pool2d": _redteam.CODEC_PATCH_POOL}),
+            _fill(
+                {**right, "conv2d": _redteam.CODEC_PATCH_CONV, "pool2d": _redteam.CODEC_PATCH_POOL}
+            ),
             # the room refuses the patch (it reaches for sys and gc): the placeholders stay
-            4.0, "conv2d uses sys, which this task does not allow",
+            4.0,
+            "conv2d uses sys, which this task does not allow",
         ),  # fmt: skip
         # a third reviewer's: the relay that wakes the stopped kernel, and the kit carried in
         # the notebook; the hand values, colour value and sizes only
-        "redteam_relay": Case(_fill({**right, **_redteam.cells(A1, "relay2")}), 4.0,
-                              "that uses sys, which this task does not allow"),  # fmt: skip
-        "redteam_vendored": Case(_fill({**right, **_redteam.cells(A1, "vendored")}), 2.0,
-                                 "that uses notes, which this task does not allow"),  # fmt: skip
+        "redteam_relay": Case(
+            _fill({**right, **_redteam.cells(A1, "relay2")}),
+            4.0,
+            "that uses sys, which this task does not allow",
+        ),  # fmt: skip
+        "redteam_vendored": Case(
+            _fill({**right, **_redteam.cells(A1, "vendored")}),
+            2.0,
+            "that uses notes, which this task does not allow",
+        ),  # fmt: skip
         # the same, as readable code with other names and a junk line after every statement
         "copied_kit": Case(
-            _fill({**right,
-                   "conv2d": "import numpy as np\n\n" + _redteam.copied(conv2d, "conv2d"),
-                   "pool2d": "import numpy as np\n\n" + _redteam.copied(pool2d, "pool2d")}),
-            4.0, "conv2d uses code copied from cnnwidgets.core.conv.conv2d (",
+            _fill(
+                {
+                    **right,
+                    "conv2d": "import numpy as np\n\n" + _redteam.copied(conv2d, "conv2d"),
+                    "pool2d": "import numpy as np\n\n" + _redteam.copied(pool2d, "pool2d"),
+                }
+            ),
+            4.0,
+            "conv2d uses code copied from cnnwidgets.core.conv.conv2d (",
         ),  # fmt: skip
         # answers read from a file the kernel wrote with the kit
-        "npy_relay": Case(_fill({**right, "conv2d": _redteam.NPY_RELAY_CONV}), A1_MAX - 6,
-                          says(".load")),  # fmt: skip
+        "npy_relay": Case(
+            _fill({**right, "conv2d": _redteam.NPY_RELAY_CONV}), A1_MAX - 6, says(".load")
+        ),  # fmt: skip
         "redteam_lock_channel": Case(
-            _fill({**right, "conv2d": _redteam.LOCK_CHANNEL + _redteam.LOCK_CHANNEL_CONV,
-                   "pool2d": _redteam.LOCK_CHANNEL_POOL}),
+            _fill(
+                {
+                    **right,
+                    "conv2d": _redteam.LOCK_CHANNEL + _redteam.LOCK_CHANNEL_CONV,
+                    "pool2d": _redteam.LOCK_CHANNEL_POOL,
+                }
+            ),
             4.0,
         ),  # fmt: skip
     }

@@ -9,7 +9,7 @@ from pathlib import Path
 
 # The room's own answer rewritten: its codec replaced, so that it names the kit's function
 # ("import cnnwidgets conv2d") for the verifier to import, instead of computing anything.
-CODEC_PATCH_CONV = '''
+CODEC_PATCH_CONV = """
 import numpy as np
 
 def conv2d(image, kernel, strides=1, padding="valid"):
@@ -40,17 +40,17 @@ def _swap_codec():
     codec._swapped = True
 
 _swap_codec()
-'''
+"""
 
-CODEC_PATCH_POOL = '''
+CODEC_PATCH_POOL = """
 import numpy as np
 def pool2d(x, pool_size=2, strides=None, mode="max"):
     return np.zeros((1, 1))
-'''
+"""
 
 # A covert channel through byte-range locks on a file both sandboxes can read: the kernel
 # (where cnnwidgets imports) answers the room's calls in a thread.
-LOCK_CHANNEL = '''
+LOCK_CHANNEL = """
 import numpy as np
 import fcntl as _f, os as _os, struct as _st, pickle as _pk, threading as _th, time as _tm
 
@@ -140,22 +140,22 @@ def _remote(name, *args, **kwargs):
     if status != "ok":
         raise ValueError(value)
     return value
-'''
+"""
 
-LOCK_CHANNEL_CONV = '''
+LOCK_CHANNEL_CONV = """
 if _KERNEL:
     conv2d = _cw.conv2d
 else:
     def conv2d(image, kernel, strides=1, padding="valid"):
         return _remote("conv2d", image, kernel, strides=strides, padding=padding)
-'''
+"""
 
-LOCK_CHANNEL_POOL = '''
+LOCK_CHANNEL_POOL = """
 def pool2d(x, pool_size=2, strides=None, mode="max"):
     if _KERNEL:
         return _cw.pool2d(x, pool_size=pool_size, strides=strides, mode=mode)
     return _remote("pool2d", x, pool_size=pool_size, strides=strides, mode=mode)
-'''
+"""
 
 
 # --- a third reviewer's disguises (issue: grades a teacher can trust) -----------------------
@@ -198,11 +198,11 @@ def copied(function, new_name: str) -> str:
 
 
 # The answers are read from a file the kernel wrote with the kit (np.load of a pickle).
-NPY_RELAY_CONV = '''
+NPY_RELAY_CONV = """
 import numpy as np
 
 
 def conv2d(image, kernel, strides=1, padding="valid"):
     table = np.load("/tmp/.answers.npy", allow_pickle=True).item()
     return table[(np.asarray(image).tobytes(), np.asarray(kernel).tobytes(), strides, padding)]
-'''
+"""

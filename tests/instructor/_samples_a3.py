@@ -354,7 +354,8 @@ _A3_CASES: dict[str, tuple[str | None, float, dict[str, str]]] = {
     "correct": (None, A3_MAX, {}),
     # head and budget right; 0.89 held-out accuracy
     "weak": (
-        _WEAK, 2.0,
+        _WEAK,
+        2.0,
         {"test_accuracy": "< 0.970 required (the median of 2 trainings: 0."},
     ),  # fmt: skip
     # 307,210 parameters: the head point only
@@ -387,24 +388,30 @@ _A3_CASES: dict[str, tuple[str | None, float, dict[str, str]]] = {
     "slow": (_SLOW, 2.0, {"test_accuracy": "< 0.970 required"}),
     "rule_pretrained": (_PRETRAINED, 2.0, {"test_accuracy": "< 0.970 required"}),
     "rule_pretrained_frozen": (
-        _PRETRAINED_FROZEN, 2.0,
+        _PRETRAINED_FROZEN,
+        2.0,
         {"test_accuracy": "is frozen (trainable=False): the grader trains every layer"},
     ),  # fmt: skip
     # the kit's own network as the answer (a second reviewer's idea): refused, by name
     "rule_kit_network": (
-        "from cnnwidgets.networks import digits_cnn as build_model", 0.0,
+        "from cnnwidgets.networks import digits_cnn as build_model",
+        0.0,
         {"test_head": "build_model is the kit's own cnnwidgets.networks.digits_cnn"},
     ),  # fmt: skip
     "rule_constant_init": (
-        _CONSTANT_INIT, 2.0,
+        _CONSTANT_INIT,
+        2.0,
         {"test_accuracy": "kernel_initializer is a Constant that holds an array of numbers"},
     ),  # fmt: skip
     # a third reviewer's: a logistic regression fitted on all 1,797 digits, its 650 weights
     # in 161 Rescaling layers of four numbers each: the head and budget points only
     "redteam_rescale_lists": (
-        _redteam.cells(A3, "rescale_lists")["build_model"], 2.0,
-        {"test_accuracy": "the model carries numbers of its own (layer 'dense_5': "
-                          "kernel_initializer is Identity"},
+        _redteam.cells(A3, "rescale_lists")["build_model"],
+        2.0,
+        {
+            "test_accuracy": "the model carries numbers of its own (layer 'dense_5': "
+            "kernel_initializer is Identity"
+        },
     ),  # fmt: skip
 }
 

@@ -104,18 +104,22 @@ _A4_CASES: Cases = {
     "rule_kit_metrics": (
         {"confusion_matrix": _KIT_SCORES},
         A4_MAX - 3,
-        {"test_confusion_matrix_sklearn": (
-            "uses getattr() with a name computed at run time, which this task does not allow"
-        )},
+        {
+            "test_confusion_matrix_sklearn": (
+                "uses getattr() with a name computed at run time, which this task does not allow"
+            )
+        },
     ),
     # a third reviewer's: scikit-learn in the kernel answering for the room (part 1's 4
     # points only), and the kit's metrics carried in the notebook (nothing)
     "redteam_relay": (
-        _redteam.cells(A4, "relay2"), 4.0,
+        _redteam.cells(A4, "relay2"),
+        4.0,
         {"test_confusion_matrix": "that uses sys, which this task does not allow"},
     ),
     "redteam_vendored": (
-        _redteam.cells(A4, "vendored"), 0.0,
+        _redteam.cells(A4, "vendored"),
+        0.0,
         {"test_hand_accuracy": "that uses notes, which this task does not allow"},
     ),  # fmt: skip
     # part 1 read off the kit: its 4 points lost, the rest counts

@@ -54,12 +54,16 @@ _A6_CASES: Cases = {
     # Rescaling settings or scalar Constant kernels, trained at a learning rate that moves
     # nothing: the head point only
     "redteam_rescale_lists": (
-        _redteam.cells(A6, "rescale_lists"), 1.0,
-        {"test_accuracy": "the model carries numbers of its own (layer 'dense_3': "
-                          "kernel_initializer is Ones"},
+        _redteam.cells(A6, "rescale_lists"),
+        1.0,
+        {
+            "test_accuracy": "the model carries numbers of its own (layer 'dense_3': "
+            "kernel_initializer is Ones"
+        },
     ),
     "redteam_constant_scalars": (
-        _redteam.cells(A6, "constant_scalars"), 1.0,
+        _redteam.cells(A6, "constant_scalars"),
+        1.0,
         {"test_regularized": "kernel_initializer is Constant: a weight that multiplies"},
     ),  # fmt: skip
     # The given overfitting network handed in as the fix: no points for the fix
@@ -108,7 +112,8 @@ _A7_CASES: Cases = {
     "correct": ({}, A7_MAX, {}),
     "released": (None, 0.0, {}),
     "rule_other_model": (
-        {"activations": _OTHER_MODEL}, A7_MAX - 2,
+        {"activations": _OTHER_MODEL},
+        A7_MAX - 2,
         {"test_activations": "activations are not conv_1's output"},
     ),  # fmt: skip
     "rule_other_images": ({"activations": _OTHER_IMAGES}, A7_MAX - 1, {}),

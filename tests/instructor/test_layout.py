@@ -21,7 +21,7 @@ RANKS = {"course": 0, "release": 0, "table": 0, "isolation": 1, "autograde": 2,
 def _room(module: str) -> str | None:
     """``cnnwidgets.instructor.autograde.grade`` -> ``autograde``; outside the package: None."""
     prefix = "cnnwidgets.instructor."
-    return module[len(prefix):].split(".")[0] if module.startswith(prefix) else None
+    return module[len(prefix) :].split(".")[0] if module.startswith(prefix) else None
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -88,9 +88,7 @@ def test_the_map_names_what_exists():
 def test_a_newcomer_reaches_the_call_of_a_student_function_in_three_steps():
     """From the map: the test cell's verifier, its stand-in for the student's function, and
     the kernel's side that runs it are named on one line of the map."""
-    line = next(
-        line for line in instructor.__doc__.splitlines() if "StudentFunction" in line
-    )
+    line = next(line for line in instructor.__doc__.splitlines() if "StudentFunction" in line)
     steps = re.findall(r"\b(isolation\.[\w.]+)", line)
     assert steps == ["isolation.verifier.StudentFunction", "isolation.bridge.serve"]
     stand_in, serve = (_resolve(s) for s in steps)

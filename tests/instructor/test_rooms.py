@@ -40,55 +40,85 @@ DISGUISES: dict[str, list[tuple[str, str]]] = {
         ("conv2d", "import importlib\nconv2d = importlib.import_module('cnn' + 'widgets').conv2d")
     ],
     "exec_built_string": [
-        ("conv2d", "exec('from sci' + 'py.signal import correlate2d as _c')\n"
-                   "def conv2d(image, kernel, strides=1, padding='valid'):\n"
-                   "    return _c(image, kernel, mode='valid')"),
+        (
+            "conv2d",
+            "exec('from sci' + 'py.signal import correlate2d as _c')\n"
+            "def conv2d(image, kernel, strides=1, padding='valid'):\n"
+            "    return _c(image, kernel, mode='valid')",
+        ),
     ],  # fmt: skip
     "helper_in_another_cell": [
         ("cell 2", "from scipy import signal"),
-        ("conv2d", "def conv2d(image, kernel, strides=1, padding='valid'):\n"
-                   "    return signal.correlate2d(image, kernel, mode='valid')"),
+        (
+            "conv2d",
+            "def conv2d(image, kernel, strides=1, padding='valid'):\n"
+            "    return signal.correlate2d(image, kernel, mode='valid')",
+        ),
     ],  # fmt: skip
     "import_when_called": [
-        ("conv2d", "def conv2d(image, kernel, strides=1, padding='valid'):\n"
-                   "    import skimage.filters\n"
-                   "    return skimage.filters.correlate_sparse(image, kernel, mode='valid')"),
+        (
+            "conv2d",
+            "def conv2d(image, kernel, strides=1, padding='valid'):\n"
+            "    import skimage.filters\n"
+            "    return skimage.filters.correlate_sparse(image, kernel, mode='valid')",
+        ),
     ],  # fmt: skip
     "partial": [
-        ("conv2d", "import functools, scipy.signal\n"
-                   "conv2d = functools.partial(scipy.signal.correlate2d, mode='valid')"),
+        (
+            "conv2d",
+            "import functools, scipy.signal\n"
+            "conv2d = functools.partial(scipy.signal.correlate2d, mode='valid')",
+        ),
     ],  # fmt: skip
     "kept_in_a_class": [
-        ("conv2d", "class Tools:\n    pick = {'c': __import__('scipy.signal').signal}\n"
-                   "def conv2d(image, kernel, strides=1, padding='valid'):\n"
-                   "    return Tools.pick['c'].correlate2d(image, kernel, mode='valid')"),
+        (
+            "conv2d",
+            "class Tools:\n    pick = {'c': __import__('scipy.signal').signal}\n"
+            "def conv2d(image, kernel, strides=1, padding='valid'):\n"
+            "    return Tools.pick['c'].correlate2d(image, kernel, mode='valid')",
+        ),
     ],  # fmt: skip
     "patched_numpy_attribute": [
         ("cell 1", "import numpy as np"),
-        ("cell 2", "import keras\nnp.conv = lambda i, k: keras.ops.conv(i[None, :, :, None], "
-                   "k[:, :, None, None])[0, :, :, 0]"),
-        ("conv2d", "def conv2d(image, kernel, strides=1, padding='valid'):\n"
-                   "    return np.conv(image, kernel)"),
+        (
+            "cell 2",
+            "import keras\nnp.conv = lambda i, k: keras.ops.conv(i[None, :, :, None], "
+            "k[:, :, None, None])[0, :, :, 0]",
+        ),
+        (
+            "conv2d",
+            "def conv2d(image, kernel, strides=1, padding='valid'):\n"
+            "    return np.conv(image, kernel)",
+        ),
     ],  # fmt: skip
     "site_packages_put_back": [
-        ("conv2d", "import sys, site, glob\n"
-                   "sys.path += glob.glob('/usr/*/python3*/*-packages')"
-                   " + glob.glob('/usr/local/*/python3*/*-packages')"
-                   " + glob.glob(sys.base_prefix + '/lib/python3*/*-packages')\n"
-                   f"sys.path += [{str(REPO)!r}, {SITE!r}]\n"
-                   "site.main()\n"
-                   "from scipy.signal import correlate2d\n"
-                   "def conv2d(image, kernel, strides=1, padding='valid'):\n"
-                   "    return correlate2d(image, kernel, mode='valid')"),
+        (
+            "conv2d",
+            "import sys, site, glob\n"
+            "sys.path += glob.glob('/usr/*/python3*/*-packages')"
+            " + glob.glob('/usr/local/*/python3*/*-packages')"
+            " + glob.glob(sys.base_prefix + '/lib/python3*/*-packages')\n"
+            f"sys.path += [{str(REPO)!r}, {SITE!r}]\n"
+            "site.main()\n"
+            "from scipy.signal import correlate2d\n"
+            "def conv2d(image, kernel, strides=1, padding='valid'):\n"
+            "    return correlate2d(image, kernel, mode='valid')",
+        ),
     ],  # fmt: skip
     "kit_source_from_disk": [
-        ("conv2d", f"source = open({str(REPO / 'cnnwidgets' / 'core' / 'conv.py')!r}).read()\n"
-                   "exec(source)"),
+        (
+            "conv2d",
+            f"source = open({str(REPO / 'cnnwidgets' / 'core' / 'conv.py')!r}).read()\n"
+            "exec(source)",
+        ),
     ],  # fmt: skip
     "torch_or_opencv": [
-        ("conv2d", "try:\n    import torch\nexcept ImportError:\n    import cv2\n"
-                   "def conv2d(image, kernel, strides=1, padding='valid'):\n"
-                   "    return cv2.filter2D(image, -1, kernel)"),
+        (
+            "conv2d",
+            "try:\n    import torch\nexcept ImportError:\n    import cv2\n"
+            "def conv2d(image, kernel, strides=1, padding='valid'):\n"
+            "    return cv2.filter2D(image, -1, kernel)",
+        ),
     ],  # fmt: skip
 }
 

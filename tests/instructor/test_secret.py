@@ -118,7 +118,7 @@ assert echo(drawn) == drawn
 
 # Looks for the secret wherever its sandbox lets it: the course's file (its real path given
 # away), its environment, every process's command line and environment, its folders.
-_SPY = '''
+_SPY = """
 import glob as _glob
 import os as _os
 
@@ -137,7 +137,7 @@ for _folder in (".", "..", "../..", "/tmp", _os.path.expanduser("~")):
     for _path in _glob.glob(_os.path.join(_folder, "**", "*"), recursive=True)[:2000]:
         if _os.path.isfile(_path) and _os.path.getsize(_path) < 100_000:
             _show(f"{_path}:", lambda: open(_path, "rb").read())
-'''
+"""
 
 
 def _cell(kind: str, source: str, **nbgrader) -> nbformat.NotebookNode:

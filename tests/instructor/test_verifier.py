@@ -240,9 +240,7 @@ def test_the_students_namespace_cannot_reach_the_tests_builtins_or_modules(verif
         monkeypatch,
     )
     assert builtins.isinstance is isinstance
-    outputs = verifier.run(
-        "t", "assert isinstance(value, int), 'value is text'", 60, kernel
-    )
+    outputs = verifier.run("t", "assert isinstance(value, int), 'value is text'", 60, kernel)
     assert _errors(outputs) == ["AssertionError: value is text"]
     # a module crosses by name: the verifier imports its own numpy
     outputs = verifier.run("t", "assert not np.allclose(1, 2)", 60, kernel)
@@ -274,9 +272,7 @@ def test_a_kernel_that_fails_the_call_fails_the_test(verifier, monkeypatch):
     assert _errors(outputs) == ["KernelCallError: the kernel died"]
 
 
-def test_the_kernels_model_goes_back_by_reference_unless_the_test_changed_it(
-    verifier, monkeypatch
-):
+def test_the_kernels_model_goes_back_by_reference_unless_the_test_changed_it(verifier, monkeypatch):
     from cnnwidgets._keras import quiet_keras
 
     keras = quiet_keras()
@@ -316,8 +312,12 @@ def test_stuck_code_fails_its_test_and_the_next_tests_still_run(tmp_path):
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        _graded("def stuck():\n    while True:\n        pass\n\ndef fine():\n    return 1",
-                "answer", solution=True, grade=False),  # fmt: skip
+        _graded(
+            "def stuck():\n    while True:\n        pass\n\ndef fine():\n    return 1",
+            "answer",
+            solution=True,
+            grade=False,
+        ),  # fmt: skip
         _graded("stuck()", "test_stuck"),
         _graded("assert fine() == 1", "test_after_the_interrupt"),
         _graded("while True:\n    pass", "test_endless"),
@@ -350,15 +350,23 @@ def test_a_test_past_its_time_under_a_rule_costs_that_test_only(tmp_path):
     rule = "from cnnwidgets.grading import assert_follows_rule\n"
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        _graded("def twice(x):\n    if isinstance(x, int) and x == 2:\n        while True:\n"
-                "            pass\n"
-                "    return 2 * x", "answer", solution=True, grade=False),  # fmt: skip
-        _graded(rule + "assert_follows_rule('numpy_only', 'twice')\nassert twice(1) == 2",
-                "test_rule"),  # fmt: skip
+        _graded(
+            "def twice(x):\n    if isinstance(x, int) and x == 2:\n        while True:\n"
+            "            pass\n"
+            "    return 2 * x",
+            "answer",
+            solution=True,
+            grade=False,
+        ),  # fmt: skip
+        _graded(
+            rule + "assert_follows_rule('numpy_only', 'twice')\nassert twice(1) == 2", "test_rule"
+        ),  # fmt: skip
         _graded("assert twice(2) == 4", "test_slow"),
         _graded("assert twice(3) == 6", "test_after"),
-        _graded("import numpy as np\nassert twice(np.arange(3)).tolist() == [0, 2, 4]",
-                "test_after_that"),  # fmt: skip
+        _graded(
+            "import numpy as np\nassert twice(np.arange(3)).tolist() == [0, 2, 4]",
+            "test_after_that",
+        ),  # fmt: skip
     ]
     client = VerifiedExecute(
         timeout=5,

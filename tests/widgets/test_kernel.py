@@ -220,8 +220,9 @@ def test_error_redraws_the_grid_without_a_window():
 
 
 def test_a_small_2d_image_opens_in_numbers_mode():
-    grid = np.array([[3, 0, 1, 2, 7], [1, 5, 8, 9, 3], [2, 7, 2, 5, 1], [0, 1, 3, 1, 7],
-                     [4, 2, 1, 6, 2]])
+    grid = np.array(
+        [[3, 0, 1, 2, 7], [1, 5, 8, 9, 3], [2, 7, 2, 5, 1], [0, 1, 3, 1, 7], [4, 2, 1, 6, 2]]
+    )
     kernel = np.array([[1, 0, -1]] * 3)
     w = KernelPlayground(grid, kernel=kernel, padding="valid")
     assert w.mode == "numbers"

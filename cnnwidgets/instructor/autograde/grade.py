@@ -378,9 +378,7 @@ class _Run:
             return failed(short_error((result or {}).get("log", "") + (result or {}).get(
                 "error", "")))  # fmt: skip
         job_root = self.tmp / "jobs" / student / "course"
-        executed = self._under(
-            job_root, course.folder("autograded_directory", student, assignment)
-        )
+        executed = self._under(job_root, course.folder("autograded_directory", student, assignment))
         copy = self._under(job_root, course.folder("submitted_directory", ".", "."))
         outcome = course.api(_replay_config(executed, copy)).autograde(
             assignment, student, force=True, create=True

@@ -110,8 +110,6 @@ class ReplayOutputs(NbGraderPreprocessor):
         return nb, resources
 
 
-
-
 def last_error_line(output: NotebookNode) -> str:
     """The message of an error output: ``ename: evalue``, ANSI colours removed."""
     text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()

@@ -36,7 +36,13 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "BRIDGE_MODULE", "BridgeError", "Unsupported", "bridge_path", "decode", "encode", "serve",
+    "BRIDGE_MODULE",
+    "BridgeError",
+    "Unsupported",
+    "bridge_path",
+    "decode",
+    "encode",
+    "serve",
 ]
 
 # How the kernel imports this module to answer a request (by name: the kit is on its path).
@@ -46,6 +52,7 @@ BRIDGE_MODULE = __name__
 def bridge_path() -> str:
     """This file: a room, which cannot import the kit, executes it by path as its codec."""
     return str(Path(__file__).resolve())
+
 
 # Packages whose functions, classes and modules the verifier imports itself.
 TRUSTED_PACKAGES = frozenset(
@@ -80,9 +87,12 @@ def _is_keras(value: object, kind: str) -> bool:
 
 def _is_tensor(value: object) -> bool:
     module = type(value).__module__ or ""
-    return module.split(".", 1)[0] in {"tensorflow", "keras", "jax", "torch"} and hasattr(
-        value, "shape"
-    ) and hasattr(value, "dtype") and not callable(value)
+    return (
+        module.split(".", 1)[0] in {"tensorflow", "keras", "jax", "torch"}
+        and hasattr(value, "shape")
+        and hasattr(value, "dtype")
+        and not callable(value)
+    )
 
 
 class _Writer:
@@ -543,4 +553,3 @@ def serve(request_path: str, callables_by_name: bool = True) -> None:
         }
     text = json.dumps(answer, allow_nan=False)
     (out / f"{stem}.json").write_text(text)
-

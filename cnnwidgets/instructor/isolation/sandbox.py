@@ -500,8 +500,12 @@ def site_folders() -> list[str]:
                                                        "platbase": sys.base_prefix}))
         for key in ("purelib", "platlib")
     }  # fmt: skip
-    for pattern in ("/usr/lib/python3*/*-packages", "/usr/local/lib/python3*/*-packages",
-                    "/usr/lib64/python3*/*-packages", "/usr/local/lib64/python3*/*-packages"):
+    for pattern in (
+        "/usr/lib/python3*/*-packages",
+        "/usr/local/lib/python3*/*-packages",
+        "/usr/lib64/python3*/*-packages",
+        "/usr/local/lib64/python3*/*-packages",
+    ):
         found.update(os.path.realpath(p) for p in glob.glob(pattern))
     return sorted(p for p in found if os.path.isdir(p))
 

@@ -71,16 +71,38 @@ class _Abi:
 
 
 _ABIS = {
-    "x86_64": _Abi(0xC000003E, {
-        "fcntl": 72, "flock": 73, "shmget": 29, "timer_create": 222, "inotify_init": 253,
-        "inotify_add_watch": 254, "inotify_init1": 294, "fanotify_init": 300,
-        "fanotify_mark": 301, "memfd_create": 319, "memfd_secret": 447,
-    }, x32=True),  # fmt: skip
-    "aarch64": _Abi(0xC00000B7, {  # asm-generic numbers; there is no inotify_init
-        "fcntl": 25, "flock": 32, "shmget": 194, "timer_create": 107, "inotify_init1": 26,
-        "inotify_add_watch": 27, "fanotify_init": 262, "fanotify_mark": 263,
-        "memfd_create": 279, "memfd_secret": 447,
-    }),  # fmt: skip
+    "x86_64": _Abi(
+        0xC000003E,
+        {
+            "fcntl": 72,
+            "flock": 73,
+            "shmget": 29,
+            "timer_create": 222,
+            "inotify_init": 253,
+            "inotify_add_watch": 254,
+            "inotify_init1": 294,
+            "fanotify_init": 300,
+            "fanotify_mark": 301,
+            "memfd_create": 319,
+            "memfd_secret": 447,
+        },
+        x32=True,
+    ),  # fmt: skip
+    "aarch64": _Abi(
+        0xC00000B7,
+        {  # asm-generic numbers; there is no inotify_init
+            "fcntl": 25,
+            "flock": 32,
+            "shmget": 194,
+            "timer_create": 107,
+            "inotify_init1": 26,
+            "inotify_add_watch": 27,
+            "fanotify_init": 262,
+            "fanotify_mark": 263,
+            "memfd_create": 279,
+            "memfd_secret": 447,
+        },
+    ),  # fmt: skip
 }
 
 _ALLOW = 0x7FFF0000  # SECCOMP_RET_ALLOW

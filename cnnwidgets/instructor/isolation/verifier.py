@@ -402,7 +402,8 @@ def run_cell(channel: Channel, name: str, source: str) -> list[dict]:
         frames = traceback.format_exception(type(error), error, error.__traceback__.tb_next)
         # The test's lines and the submission's, not the grader's plumbing between them.
         lines = ["Traceback (most recent call last):"] + [
-            f.rstrip("\n") for f in frames
+            f.rstrip("\n")
+            for f in frames
             if not f.startswith("Traceback") and not _PLUMBING.match(f)
         ]
         evalue = str(error) + _attempted(channel, error)
@@ -433,9 +434,7 @@ def _attempted(channel: Channel, error: BaseException) -> str:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     preload = "--preload-keras" in argv
-    rooms = dict(
-        argv[i + 1].split("=", 1) for i, arg in enumerate(argv) if arg == "--room"
-    )
+    rooms = dict(argv[i + 1].split("=", 1) for i, arg in enumerate(argv) if arg == "--room")
     skip = {i + 1 for i, arg in enumerate(argv) if arg == "--room"}
     bridge = Path([a for i, a in enumerate(argv) if not a.startswith("--") and i not in skip][0])
     # The protocol keeps fd 1 for itself; libraries' own writes to fd 1 go to stderr (the log).

@@ -59,8 +59,10 @@ def size_text(n: float, other: float | None = None) -> str:
         return f"{round(n / 1024):g} KB"
     unit, name = (1 << 30, "GB") if n >= 1 << 30 else (MB, "MB")
     digits = 1 if unit > MB else 0
-    while other is not None and digits < 3 and (
-        round(n / unit, digits) == round(other / unit, digits)
+    while (
+        other is not None
+        and digits < 3
+        and (round(n / unit, digits) == round(other / unit, digits))
     ):
         digits += 1
     return f"{round(n / unit, digits):g} {name}"
