@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 __all__ = [
     "AUGMENTATION_SETTINGS",
@@ -78,7 +78,7 @@ def _number(name: str, value: object) -> float:
     return float(f"{v:.12g}") + 0.0
 
 
-def _is_pair(value: object) -> bool:
+def _is_pair(value: object) -> TypeGuard[Sequence[Any]]:
     return isinstance(value, Sequence) and not isinstance(value, str)
 
 
@@ -87,9 +87,9 @@ def _bounds(
 ) -> tuple[float, float]:
     """``factor`` as Keras reads it: a number f means (-|f|, |f|), a pair is sorted."""
     if _is_pair(factor):
-        if len(factor) != 2:  # type: ignore[arg-type]
+        if len(factor) != 2:
             raise ValueError(f"{name} must be a number or a pair (low, high), got {factor!r}.")
-        values = [_number(name, v) for v in factor]  # type: ignore[union-attr]
+        values = [_number(name, v) for v in factor]
     else:
         values = [_number(name, factor)]
     for v in values:
@@ -325,7 +325,13 @@ def _settings(settings: Mapping[str, Any]) -> dict[str, Any]:
             f"Unknown augmentation setting(s) {', '.join(map(repr, unknown))}; "
             f"use {', '.join(AUGMENTATION_SETTINGS)}."
         )
-    s = {"rotation": 0.0, "translation": 0.0, "zoom": 0.0, "flip": "none", "contrast": 0.0}
+    s: dict[str, Any] = {
+        "rotation": 0.0,
+        "translation": 0.0,
+        "zoom": 0.0,
+        "flip": "none",
+        "contrast": 0.0,
+    }
     s.update({k: v for k, v in settings.items() if v is not None})
     s["flip"] = _flip_mode(settings.get("flip"))
     fill = s.get("fill_mode", "reflect")
@@ -346,7 +352,7 @@ def _settings(settings: Mapping[str, Any]) -> dict[str, Any]:
 def _arg(factor: object) -> Any:
     """The factor as written in the code: a number, or a (low, high) tuple."""
     if _is_pair(factor):
-        return tuple(_number("factor", v) for v in factor)  # type: ignore[union-attr]
+        return tuple(_number("factor", v) for v in factor)
     return _number("factor", factor)
 
 
@@ -448,7 +454,7 @@ def _rotation_text(spec: Mapping[str, Any]) -> tuple[str, str]:
     return sentence, f"{_signed(lo)}° to {_signed(hi)}°"
 
 
-def _shift_text(factor: object, size: int | None, axis: str, ways: str) -> tuple[str, str]:
+def _shift_text(factor: Factor, size: int | None, axis: str, ways: str) -> tuple[str, str]:
     r = translation_range(factor, size or 1)
     (plo, phi), (xlo, xhi) = r.percent, r.pixels
     if _symmetric(plo, phi):
@@ -545,10 +551,13 @@ def _texts(spec: Mapping[str, Any], size: tuple[int, int] | None) -> tuple[str, 
 def _size(size: object) -> tuple[int, int] | None:
     if size is None:
         return None
-    pair = (size, size) if isinstance(size, numbers.Integral) else tuple(size)  # type: ignore[arg-type]
-    if len(pair) != 2 or not all(isinstance(n, numbers.Integral) and n >= 1 for n in pair):
+    given = (
+        [size, size] if isinstance(size, numbers.Integral) else list(size) if _is_pair(size) else []
+    )
+    whole = [int(n) for n in given if isinstance(n, numbers.Integral) and int(n) >= 1]
+    if len(given) != 2 or len(whole) != 2:
         raise ValueError(f"size must be a number of pixels or (height, width), got {size!r}.")
-    return int(pair[0]), int(pair[1])
+    return whole[0], whole[1]
 
 
 def describe_augmentation(

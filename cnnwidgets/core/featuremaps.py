@@ -42,6 +42,7 @@ def _count(name: str, value: object, *, low: int) -> int:
 
 def _as_maps(maps: object) -> np.ndarray:
     m = np.asarray(maps)
+    given = m.shape
     if m.ndim == 4 and m.shape[0] == 1:  # what a model returns for a batch of one image
         m = m[0]
     if m.ndim == 2:
@@ -49,7 +50,7 @@ def _as_maps(maps: object) -> np.ndarray:
     if m.ndim != 3 or 0 in m.shape:
         raise ValueError(
             "maps must be one layer's activations (height, width, channels), or a batch of "
-            f"one image (1, height, width, channels); got shape {np.shape(maps)}."
+            f"one image (1, height, width, channels); got shape {given}."
         )
     if not (np.issubdtype(m.dtype, np.number) or m.dtype == np.bool_):
         raise ValueError(f"maps must hold numbers, got an array of {m.dtype}.")

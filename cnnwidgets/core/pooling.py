@@ -10,7 +10,12 @@ from .sizes import padding_amounts, pool_output_size
 __all__ = ["pool2d", "pool_winners"]
 
 
-def _prepare(x: object, pool_size, strides, padding):
+def _prepare(
+    x: object,
+    pool_size: int | tuple[int, int],
+    strides: int | tuple[int, int] | None,
+    padding: str,
+):
     arr = np.asarray(x)
     if arr.ndim not in (2, 3):
         raise ValueError(
@@ -21,7 +26,7 @@ def _prepare(x: object, pool_size, strides, padding):
     pad = padding_mode(padding)
     kh, kw = pair("pool_size", pool_size)
     sh, sw = (kh, kw) if strides is None else pair("strides", strides)
-    oh, ow = pool_output_size(arr.shape[:2], (kh, kw), (sh, sw), pad)
+    oh, ow = pool_output_size(arr.shape[:2], (kh, kw), (sh, sw), padding)
     top, bottom = padding_amounts(arr.shape[0], kh, sh, pad)
     left, right = padding_amounts(arr.shape[1], kw, sw, pad)
     widths = [(top, bottom), (left, right)] + [(0, 0)] * (arr.ndim - 2)
@@ -63,9 +68,10 @@ def pool2d(
         fill = -np.inf if np.issubdtype(arr.dtype, np.floating) else np.iinfo(np.int64).min
         work = arr.astype(np.float64 if np.issubdtype(arr.dtype, np.floating) else np.int64)
         xp = np.pad(work, widths, constant_values=fill)
-        out = None
-        for _, _, w in _windows(xp, pool, strides_, out_hw):
-            out = w.copy() if out is None else np.maximum(out, w)
+        windows = (w for _, _, w in _windows(xp, pool, strides_, out_hw))
+        out = next(windows).copy()  # a window has at least one cell
+        for w in windows:
+            out = np.maximum(out, w)
         return out.astype(arr.dtype) if arr.dtype != np.bool_ else out.astype(bool)
     work = arr.astype(np.result_type(arr.dtype, np.float32))
     xp = np.pad(work, widths)

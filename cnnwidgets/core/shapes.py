@@ -70,7 +70,9 @@ def param_totals(table: list[Row]) -> dict[str, int]:
     {'total': 10, 'trainable': 6, 'non_trainable': 4}
     """
     total = sum(r["params"] for r in table)
-    trainable = sum(r.get("trainable_params", r["params"]) for r in table)
+    trainable = sum(
+        r["trainable_params"] if "trainable_params" in r else r["params"] for r in table
+    )
     return {"total": total, "trainable": trainable, "non_trainable": total - trainable}
 
 
@@ -209,7 +211,8 @@ def _need_image(kind: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
             f"{kind} needs an input of (height, width, channels), got {shape}; "
             "a grayscale image needs its channel axis, e.g. (28, 28, 1)."
         )
-    return shape  # type: ignore[return-value]
+    h, w, c = shape
+    return h, w, c
 
 
 def _apply(kind: str, spec: dict[str, Any], shape: tuple[int, ...]):
@@ -248,7 +251,11 @@ def _apply(kind: str, spec: dict[str, Any], shape: tuple[int, ...]):
     if kind == "Dropout":
         rate = spec["rate"]
         # Keras accepts 0 <= rate <= 1.
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, numbers.Real)
+            or not 0 <= float(rate) <= 1
+        ):
             raise ValueError(f"rate must be a number from 0 to 1, got {rate!r}.")
         return shape, 0, 0
     if kind == "BatchNormalization":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import overload
+
 from ._validate import Padding, padding_mode, pair, positive_int
 
 __all__ = ["conv_output_size", "pool_output_size", "padding_amounts", "effective_kernel_size"]
@@ -25,7 +28,7 @@ def _one_conv_size(i: int, k: int, s: int, padding: Padding, d: int, what: str) 
     if padding == "same":
         # Keras/TF "same": ceil(i / s), whatever the kernel; the padding adapts.
         return -(-i // s)
-    p = 0 if padding == "valid" else padding
+    p = padding if isinstance(padding, int) else 0  # "valid"
     if i + 2 * p < k_eff:
         span = f"{k}" if d == 1 else f"{k} dilated by {d}, which spans {k_eff}"
         fix = (
@@ -40,12 +43,38 @@ def _one_conv_size(i: int, k: int, s: int, padding: Padding, d: int, what: str) 
     return (i + 2 * p - k_eff) // s + 1
 
 
+# Ints give an int and a pair for the input gives a pair; the type checker is told so
+# (a pair for any other argument also gives a pair, typed by the last overload).
+@overload
 def conv_output_size(
-    input_size: int | tuple[int, int],
-    kernel_size: int | tuple[int, int],
-    strides: int | tuple[int, int] = 1,
+    input_size: int,
+    kernel_size: int,
+    strides: int = 1,
     padding: Padding = "valid",
-    dilation_rate: int | tuple[int, int] = 1,
+    dilation_rate: int = 1,
+) -> int: ...
+@overload
+def conv_output_size(
+    input_size: Sequence[int],
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int] = 1,
+    padding: Padding = "valid",
+    dilation_rate: int | Sequence[int] = 1,
+) -> tuple[int, int]: ...
+@overload
+def conv_output_size(
+    input_size: int | Sequence[int],
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int] = 1,
+    padding: Padding = "valid",
+    dilation_rate: int | Sequence[int] = 1,
+) -> int | tuple[int, int]: ...
+def conv_output_size(
+    input_size: int | Sequence[int],
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int] = 1,
+    padding: Padding = "valid",
+    dilation_rate: int | Sequence[int] = 1,
 ) -> int | tuple[int, int]:
     """Spatial output size of a convolution, ``floor((i + 2p - k - (k-1)(d-1)) / s) + 1``.
 
@@ -75,10 +104,31 @@ def conv_output_size(
     return (oh, ow) if as_pair else oh
 
 
+@overload
 def pool_output_size(
-    input_size: int | tuple[int, int],
-    pool_size: int | tuple[int, int] = 2,
-    strides: int | tuple[int, int] | None = None,
+    input_size: int,
+    pool_size: int = 2,
+    strides: int | None = None,
+    padding: str = "valid",
+) -> int: ...
+@overload
+def pool_output_size(
+    input_size: Sequence[int],
+    pool_size: int | Sequence[int] = 2,
+    strides: int | Sequence[int] | None = None,
+    padding: str = "valid",
+) -> tuple[int, int]: ...
+@overload
+def pool_output_size(
+    input_size: int | Sequence[int],
+    pool_size: int | Sequence[int] = 2,
+    strides: int | Sequence[int] | None = None,
+    padding: str = "valid",
+) -> int | tuple[int, int]: ...
+def pool_output_size(
+    input_size: int | Sequence[int],
+    pool_size: int | Sequence[int] = 2,
+    strides: int | Sequence[int] | None = None,
     padding: str = "valid",
 ) -> int | tuple[int, int]:
     """Spatial output size of a Keras pooling layer; ``strides`` defaults to ``pool_size``.
@@ -132,10 +182,10 @@ def padding_amounts(
     i = positive_int("input_size", input_size)
     s = positive_int("strides", strides)
     k_eff = effective_kernel_size(kernel_size, dilation_rate)
+    if isinstance(pad, int):
+        return pad, pad
     if pad == "valid":
         return 0, 0
-    if pad == "same":
-        o = -(-i // s)
-        total = max((o - 1) * s + k_eff - i, 0)
-        return total // 2, total - total // 2
-    return pad, pad
+    o = -(-i // s)  # "same"
+    total = max((o - 1) * s + k_eff - i, 0)
+    return total // 2, total - total // 2

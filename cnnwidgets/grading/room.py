@@ -328,7 +328,8 @@ def refusal(
         elif isinstance(sub, ast.Dict) and len(sub.keys) > _MAX_ITEMS:
             return f"a literal of {len(sub.keys):,} items", line
         elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            shape = shape_print(sub) if prints and len(_shape(sub)) >= _SMALLEST_PRINT else None
+            small = not prints or len(_shape(sub)) < _SMALLEST_PRINT
+            shape = frozenset() if small else shape_print(sub)
             for name, print_ in prints if shape else ():
                 share = _alike(shape, print_)
                 if share >= _ALIKE:
@@ -351,6 +352,7 @@ def _mentions(source: str, name: str) -> bool:
 # Calls that can bind a name of the notebook without naming it in the code (``__import__``
 # and ``importlib`` only return a module: the assignment around them is what binds).
 _DYNAMIC = {"exec", "eval", "compile", "globals", "vars", "locals", "setattr"}
+_RUNS_CODE = ("exec", "eval", "compile")  # of those, the ones whose code may be read here
 
 
 def _binds(source: str, name: str, depth: int = 0) -> bool:
@@ -388,10 +390,10 @@ def _binds(source: str, name: str, depth: int = 0) -> bool:
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             if node.func.id in _DYNAMIC:
                 code = node.args[0] if node.args else None
-                literal = isinstance(code, ast.Constant) and isinstance(code.value, str)
-                if not literal or depth > 3 or node.func.id not in ("exec", "eval", "compile"):
+                literal = code.value if isinstance(code, ast.Constant) else None
+                if not isinstance(literal, str) or depth > 3 or node.func.id not in _RUNS_CODE:
                     return True  # code built at run time may bind anything
-                if _binds(code.value, name, depth + 1):
+                if _binds(literal, name, depth + 1):
                     return True
         elif isinstance(node, ast.Global) and name in node.names:
             return True
@@ -502,7 +504,7 @@ class _Runner:
     def check(self, message: dict) -> dict:
         names = [str(n) for n in message.get("names") or []]
         namespace = self.module.__dict__
-        found = {}
+        found: dict[str, dict[str, Any]] = {}
         for name in names:
             binder = None
             for cell in self.cells:
@@ -541,9 +543,10 @@ class _Runner:
                 exec(compile(source, filename, "exec"), scope)  # noqa: S102
 
             exc = self._timed(float(message.get("timeout") or 60), run)
-            example = {"error": None if exc is None else _error_report(exc, filename, source)}
-            if exc is not None:
-                example["error"]["trace"] = _student_lines(exc)
+            error = None if exc is None else _error_report(exc, filename, source)
+            if exc is not None and error is not None:
+                error["trace"] = _student_lines(exc)
+            example = {"error": error}
         return {"op": "checked", "names": found, "cells": cells, "example": example,
                 "imports": self.log.tried}  # fmt: skip
 
@@ -768,19 +771,20 @@ class Room:
     ) -> None:  # fmt: skip
         self.log = log
         self._log_start = log.stat().st_size if log is not None and log.exists() else 0
-        err = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+        err = open(log, "ab") if log is not None else None  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-                env=env, cwd=cwd,
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL if err is None else err, env=env, cwd=cwd,
             )  # fmt: skip
         finally:
-            if log is not None:
+            if err is not None:
                 err.close()
         self._buffer = b""
         self._pending: list[tuple[str, float]] = []  # (cell id, seconds it may take)
         self._lock = threading.Lock()
         self._outbox: list[bytes] = []
+        self._stopping = False  # the writer stops at its next wake-up, writing no more
         self._wakeup = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="room-writer", daemon=True)
         self._writer.start()
@@ -798,8 +802,8 @@ class Room:
             with self._lock:
                 batch, self._outbox = self._outbox, []
                 self._wakeup.clear()
-            if batch is None:
-                return
+                if self._stopping:
+                    return
             for data in batch:
                 try:
                     assert self.proc.stdin is not None
@@ -907,19 +911,20 @@ class Room:
         deadline = time.monotonic() + timeout
         return self._ask({"op": "serve", "request": request}, deadline, "served")
 
-    def kill(self) -> None:
+    def _stop_writer(self) -> None:
         with self._lock:
-            self._outbox = None  # type: ignore[assignment]  (tells the writer to stop)
+            self._stopping = True
             self._wakeup.set()
+
+    def kill(self) -> None:
+        self._stop_writer()
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            with self._lock:
-                self._outbox = None  # type: ignore[assignment]
-                self._wakeup.set()
+            self._stop_writer()
             try:
                 assert self.proc.stdin is not None
                 self.proc.stdin.close()

@@ -106,7 +106,7 @@ def declared_rules(source: str) -> list[tuple[str, tuple[str, ...]]]:
         tree = ast.parse(source)
     except SyntaxError:
         return []
-    found = []
+    found: list[tuple[str, tuple[str, ...]]] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -115,8 +115,9 @@ def declared_rules(source: str) -> list[tuple[str, tuple[str, ...]]]:
         if name != "assert_follows_rule" or not node.args:
             continue
         values = [a.value for a in node.args if isinstance(a, ast.Constant)]
-        if len(values) == len(node.args) and all(isinstance(v, str) for v in values):
-            found.append((values[0], tuple(values[1:])))
+        words = [v for v in values if isinstance(v, str)]
+        if len(words) == len(node.args):
+            found.append((words[0], tuple(words[1:])))
     return found
 
 
@@ -131,7 +132,7 @@ def cell_name(cell: object) -> str:
     return text if text.startswith("cell ") else f"answer cell {text!r}"
 
 
-def _where(cell: str, error: dict) -> str:
+def _where(cell: object, error: dict) -> str:
     line = error.get("line")
     at = f", line {error['lineno']} (`{line}`)" if line and error.get("lineno") else ""
     return f"{cell_name(cell)}{at}"

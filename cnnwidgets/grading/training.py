@@ -461,12 +461,11 @@ def _config_problems(
         if name in ("__numpy__", "__tensor__"):
             out.append(f"layer {layer!r}: {key} holds an array of numbers")
             return node
+        inner = node.get("config")
         if isinstance(name, str) and str(node.get("module", "")).startswith("keras.initializers"):
-            config = node.get("config") if isinstance(node.get("config"), dict) else {}
-            problem = _initialiser_problem(name, key, config)
+            problem = _initialiser_problem(name, key, inner if isinstance(inner, dict) else {})
             if problem is not None:
                 out.append(f"layer {layer!r}: {problem}")
-        inner = node.get("config")
         if isinstance(name, str) and isinstance(inner, dict) and isinstance(inner.get("name"), str):
             layer = inner["name"]
         return {
