@@ -8,6 +8,7 @@ from . import (
     curves,
     display,
     featuremaps,
+    gradients,
     kernels,
     metrics,
     params,
@@ -22,6 +23,7 @@ from .conv import *  # noqa: F403
 from .curves import *  # noqa: F403
 from .display import *  # noqa: F403
 from .featuremaps import *  # noqa: F403
+from .gradients import *  # noqa: F403
 from .kernels import *  # noqa: F403
 from .metrics import *  # noqa: F403
 from .params import *  # noqa: F403
@@ -37,6 +39,7 @@ _MODULES = (
     curves,
     display,
     featuremaps,
+    gradients,
     kernels,
     metrics,
     params,
