@@ -37,8 +37,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
+# The checks CI runs before the tests (.ci/run), in its order: lint, layout, then types
+# (mypy reads which folders from pyproject.toml: cnnwidgets/core and cnnwidgets/grading).
 lint: $(STAMP)
-	$(PY) -m ruff check cnnwidgets tests benchmarks
+	$(PY) -m ruff check
+	$(PY) -m ruff format --check
+	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache .mypy_cache

@@ -82,6 +82,47 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (REPO / ".ci" / "run").read_text()
 
 
+def _make_target(name: str) -> tuple[str, list[str]]:
+    """A Makefile target's prerequisites and its recipe's commands."""
+    lines = (REPO / "Makefile").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{name}:"))
+    recipe = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return lines[start].partition(":")[2].strip(), recipe
+
+
+def test_ci_checks_lint_format_and_types_before_the_tests():
+    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    makes = [line for line in ci if line.startswith("make ")]
+    assert makes == ["make lint", "make test"], "CI: the checks first, then the tests"
+    # `make lint` builds the venv first, as `make test` does, and runs in this order:
+    prerequisites, recipe = _make_target("lint")
+    assert prerequisites == _make_target("test")[0] == "$(STAMP)"
+    assert recipe == ["$(PY) -m ruff check", "$(PY) -m ruff format --check", "$(PY) -m mypy"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert project["tool"]["mypy"]["files"] == ["cnnwidgets/core", "cnnwidgets/grading"]
+    assert {_name(r) for r in project["project"]["optional-dependencies"]["test"]} >= {
+        "ruff",
+        "mypy",
+    }
+
+
+def test_the_package_ships_its_type_hints():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert (REPO / "cnnwidgets" / "py.typed").is_file()
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["cnnwidgets"]
+
+
+def test_pytest_is_strict_about_markers_config_and_xfails():
+    pytest_ini = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]
+    options = pytest_ini["ini_options"]
+    assert {"--strict-markers", "--strict-config"} <= set(options["addopts"].split())
+    assert options["xfail_strict"] is True
+
+
 @pytest.mark.parametrize(
     "path",
     [
