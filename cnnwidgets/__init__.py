@@ -7,6 +7,8 @@ import importlib
 from ._public import WIDGETS
 from .core import *  # noqa: F403
 from .core import __all__ as _core_all
+from .keras_helpers import *  # noqa: F403  (light: Keras loads on quiet_keras())
+from .keras_helpers import __all__ as _keras_all
 
 __version__ = "0.1.0"
 
@@ -14,7 +16,7 @@ __version__ = "0.1.0"
 # `import cnnwidgets` (and `cnnwidgets.core` above all) stays light and pure.
 _LAZY = {name: "cnnwidgets.widgets" for name in WIDGETS}
 
-__all__ = [*_core_all, *_LAZY]
+__all__ = [*_core_all, *_keras_all, *_LAZY]
 
 
 def __getattr__(name: str):

@@ -1,17 +1,10 @@
-"""Import Keras with TensorFlow's start-up noise switched off (nbgrader fails cells with stderr)."""
+"""The old home of ``quiet_keras``, kept while the widgets still import it from here.
+
+Use :mod:`cnnwidgets.keras_helpers`; this alias goes once nothing imports it.
+"""
 
 from __future__ import annotations
 
-from .environment import quiet_framework
+from .keras_helpers import quiet_keras
 
-
-def quiet_keras():
-    """Return the ``keras`` module, imported with TensorFlow's C++ log silenced.
-
-    The environment variables only work if set before TensorFlow is first
-    imported, so every place in the kit that needs Keras goes through here.
-    """
-    quiet_framework()
-    import keras
-
-    return keras
+__all__ = ["quiet_keras"]

@@ -37,7 +37,7 @@ def _architecture(keras: Any) -> Any:
 
 @functools.lru_cache(maxsize=4)
 def _trained_weights(seed: int, split_seed: int, epochs: int) -> tuple[np.ndarray, ...]:
-    from ._keras import quiet_keras
+    from .keras_helpers import quiet_keras
     from .data import load_dataset, split
     from .grading.quiet import framework_noise_silenced
     from .grading.training import _op_determinism
@@ -72,7 +72,7 @@ def digits_cnn(seed: int = 0, *, split_seed: int = 0, epochs: int = 5) -> Any:
     >>> [layer.name for layer in model.layers]  # doctest: +SKIP
     ['conv_1', 'pool_1', 'conv_2', 'pool_2', 'flatten', 'digit']
     """
-    from ._keras import quiet_keras
+    from .keras_helpers import quiet_keras
 
     keras = quiet_keras()
     weights = _trained_weights(int(seed), int(split_seed), int(epochs))

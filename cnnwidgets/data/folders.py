@@ -78,7 +78,7 @@ def load_folder(
         raise ValueError(
             f"subset={subset!r} needs validation_split, the fraction to hold out (e.g. 0.2)."
         )
-    from .._keras import quiet_keras
+    from ..keras_helpers import quiet_keras
 
     keras = quiet_keras()
     return keras.utils.image_dataset_from_directory(

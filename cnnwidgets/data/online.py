@@ -93,7 +93,7 @@ def keras_home() -> Path:
 
 
 def _keras_load_data(name: str):
-    from .._keras import quiet_keras
+    from ..keras_helpers import quiet_keras
 
     keras = quiet_keras()
     return getattr(keras.datasets, name).load_data()

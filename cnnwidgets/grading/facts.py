@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from ..core.shapes import shape_table
+from ..keras_helpers import activation_name, tensor_shapes
 from .report import join_words
 
-__all__ = ["LayerFacts", "not_a_model", "layer_facts", "input_shapes", "activation_name"]
+__all__ = ["LayerFacts", "layer_facts"]
 
 # Arguments compared layer by layer, in the order messages list them.
 COMPARED = (
@@ -75,105 +75,6 @@ class LayerFacts:
             if k not in defaults or not same_value(v, defaults[k])
         ]
         return f"{self.cls}({', '.join(args)})"
-
-
-def _keras():
-    from .._keras import quiet_keras
-
-    return quiet_keras()
-
-
-def not_a_model(obj: object, example_shape: tuple | None = None) -> str | None:
-    """A sentence saying why ``obj`` cannot be graded as a Keras model, or None if it can.
-
-    Examples
-    --------
-    >>> not_a_model(None)
-    'Got None instead of a Keras model — did build_model() forget to `return model`?'
-    >>> not_a_model("model")
-    "Got a string ('model') instead of a Keras model."
-    """
-    if obj is None:
-        return "Got None instead of a Keras model — did build_model() forget to `return model`?"
-    if isinstance(obj, str):
-        text = obj if len(obj) <= 30 else obj[:27] + "..."
-        return f"Got a string ({text!r}) instead of a Keras model."
-    if isinstance(obj, (int, float, dict)):
-        return f"Got a {type(obj).__name__} ({obj!r:.40}) instead of a Keras model."
-    keras = _keras()
-    if inspect.isclass(obj):
-        if issubclass(obj, keras.Model):
-            return (
-                f"Got the class {obj.__name__}, not a model made from it — "
-                "create one, e.g. keras.Sequential([...])."
-            )
-        return f"Got the class {obj.__name__} instead of a Keras model."
-    if isinstance(obj, (list, tuple)):
-        kind = type(obj).__name__
-        if obj and all(isinstance(x, keras.layers.Layer) for x in obj):
-            n = f"{len(obj)} layer" + ("s" if len(obj) > 1 else "")
-            return (
-                f"Got a {kind} of {n} instead of a model — "
-                "wrap them in a model: keras.Sequential([...])."
-            )
-        return f"Got a {kind} of {len(obj)} items instead of a Keras model."
-    if isinstance(obj, keras.layers.Layer) and not isinstance(obj, keras.Model):
-        return (
-            f"Got a single {type(obj).__name__} layer instead of a model — "
-            "put the layers in keras.Sequential([...])."
-        )
-    if not isinstance(obj, keras.Model):
-        if callable(obj):
-            name = getattr(obj, "__name__", type(obj).__name__)
-            return f"Got the function {name} instead of a model — did you forget to call {name}()?"
-        return f"Got a {type(obj).__name__} instead of a Keras model."
-    example = f"shape={tuple(example_shape)!r}" if example_shape else "shape=(28, 28, 1)"
-    if isinstance(obj, keras.Sequential) and not obj.built:
-        return (
-            "The model has no input shape yet, so its layers have no output shapes — "
-            f"give it one: put keras.Input({example}) first in keras.Sequential([...])."
-        )
-    if type(obj).__name__ not in ("Sequential", "Functional") and not _has_graph(obj):
-        return (
-            f"{type(obj).__name__} is a subclassed keras.Model, whose layers the grader "
-            "cannot see — build the model with keras.Sequential or the functional API."
-        )
-    return None
-
-
-def _has_graph(model: Any) -> bool:
-    try:
-        return bool(model.inputs) and bool(model.outputs)
-    except (AttributeError, ValueError):
-        return False
-
-
-def _shape(tensors: Any) -> Any:
-    if isinstance(tensors, (list, tuple)):
-        shapes = [tuple(t.shape) for t in tensors]
-        return shapes[0] if len(shapes) == 1 else shapes
-    return tuple(tensors.shape)
-
-
-def input_shapes(model: Any) -> Any:
-    """The model's input shape with ``None`` for the batch axis; a list for several inputs."""
-    return _shape(model.inputs)
-
-
-def activation_name(fn: Any) -> str:
-    """``'relu'`` for ``'relu'``, ``keras.activations.relu`` or ``None`` → ``'linear'``.
-
-    Examples
-    --------
-    >>> activation_name(None), activation_name("ReLU")
-    ('linear', 'relu')
-    """
-    if fn is None:
-        return "linear"
-    if isinstance(fn, str):
-        return fn.lower()
-    name = getattr(fn, "__name__", None) or type(fn).__name__
-    return name.lower()
 
 
 def _read_attrs(layer: Any) -> dict[str, Any]:
@@ -244,7 +145,7 @@ def layer_facts(model: Any) -> list[LayerFacts]:
             prev.folded = cls
             continue
         try:
-            in_shape = _shape(layer.input)
+            in_shape = tensor_shapes(layer.input)
         except (AttributeError, ValueError):  # shared layers have several inputs
             in_shape = None
         is_model = hasattr(layer, "layers") and hasattr(layer, "count_params")

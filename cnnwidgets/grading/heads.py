@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .facts import activation_name, not_a_model
+from ..keras_helpers import Head, head_of, not_a_model
 from .report import HeadReport
 
-__all__ = ["check_head", "assert_head_matches", "head_of", "loss_kind", "label_kind"]
+__all__ = ["check_head", "assert_head_matches", "loss_kind", "label_kind"]
 
 _BINARY = {"binary_crossentropy", "bce", "binary_focal_crossentropy"}
 _SPARSE = {"sparse_categorical_crossentropy"}
@@ -23,17 +23,6 @@ _LOSS_CLASSES = {
     "CategoricalFocalCrossentropy": "categorical",
 }
 _FIX_SPARSE = "Dense(N, 'softmax') + sparse_categorical_crossentropy"
-
-
-@dataclass
-class Head:
-    """The output layer as the loss sees it: units, final activation, output shape, and how
-    to write it (``"Dense(2, activation='sigmoid')"``)."""
-
-    units: int
-    activation: str
-    shape: tuple
-    text: str
 
 
 @dataclass
@@ -55,46 +44,6 @@ class Labels:
     width: int
     low: float
     high: float
-
-
-def head_of(model: Any) -> Head:
-    """The model's output layer: units, the activation applied last, and its output shape.
-
-    An ``Activation``/``Softmax`` layer (or a ``Dropout``) after the last Dense is
-    looked through: ``Dense(10)`` + ``Activation('softmax')`` is a softmax head.
-
-    Examples
-    --------
-    >>> m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="sigmoid")])
-    ... # doctest: +SKIP
-    >>> head_of(m).text  # doctest: +SKIP
-    "Dense(2, activation='sigmoid')"
-    """
-    layers = [lyr for lyr in model.layers if type(lyr).__name__ != "InputLayer"]
-    shape = tuple(model.outputs[0].shape)
-    activation = None
-    core = layers[-1]
-    for layer in reversed(layers):
-        cls = type(layer).__name__
-        if cls == "Softmax":
-            activation = activation or "softmax"
-        elif cls in ("Activation", "ReLU"):
-            activation = activation or activation_name(getattr(layer, "activation", "relu"))
-        elif cls not in ("Dropout",):
-            core = layer
-            if activation is None:
-                activation = activation_name(getattr(layer, "activation", None))
-            break
-    activation = activation or "linear"
-    units = int(shape[-1]) if shape[-1] is not None else 0
-    cls = type(core).__name__
-    if cls != "Dense":
-        text = f"an output layer ({cls}) with {units} units and activation {activation!r}"
-    elif activation == "linear":
-        text = f"Dense({units}) without an activation"
-    else:
-        text = f"Dense({units}, activation={activation!r})"
-    return Head(units, activation, shape, text)
 
 
 def loss_kind(loss: Any) -> Loss:

@@ -5,15 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .facts import (
-    LayerFacts,
-    count_layers,
-    index_list,
-    input_shapes,
-    layer_facts,
-    not_a_model,
-    same_value,
-)
+from ..keras_helpers import input_shapes, not_a_model
+from .facts import LayerFacts, count_layers, index_list, layer_facts, same_value
 from .report import ModelReport, fmt_int, fmt_params, fmt_value, join_words
 
 __all__ = ["check_model", "assert_model_matches"]

@@ -26,7 +26,7 @@ def framework_noise_silenced() -> Iterator[None]:
     TensorFlow logs ``tf.function`` retracing notices through the ``tensorflow``
     logger when a grader builds several models in one process; they are raised
     to ERROR here and restored afterwards. TensorFlow's C++ log is silenced by
-    ``cnnwidgets._keras.quiet_keras`` before TensorFlow is imported.
+    ``cnnwidgets.keras_helpers.quiet_keras`` before TensorFlow is imported.
 
     Examples
     --------

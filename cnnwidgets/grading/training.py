@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..environment import GRADING_ENV, grading
-from .facts import not_a_model
-from .heads import check_head, head_of
+from ..keras_helpers import head_of, not_a_model
+from .heads import check_head
 from .quiet import framework_noise_silenced
 from .report import FAIL, PASS, SKIP, fmt_int
 
@@ -225,7 +225,7 @@ def train_and_evaluate(
             skipped=True,
             seeds=seeds,
         )
-    from .._keras import quiet_keras
+    from ..keras_helpers import quiet_keras
 
     keras = quiet_keras()
     X, y = np.asarray(X), np.asarray(y)

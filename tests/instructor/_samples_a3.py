@@ -214,14 +214,14 @@ shapes = [tuple(row["output_shape"][1:]) for row in _table((38, 38, 3), _net)]
 # Redefines the checkers the hidden tests import, and the number the visible one reads.
 _PATCH_CHECKERS = """
 import cnnwidgets.grading
-import cnnwidgets.grading.facts
+import cnnwidgets.keras_helpers
 
 def _agree(*args, **kwargs):
     return None
 
 for _name in ("assert_model_matches", "assert_head_matches", "check_model"):
     setattr(cnnwidgets.grading, _name, _agree)
-cnnwidgets.grading.facts.not_a_model = _agree
+cnnwidgets.keras_helpers.not_a_model = _agree
 keras.Model.count_params = lambda self: 55_594
 """
 

@@ -133,7 +133,7 @@ def test_pickled_arrays_links_and_pipes_are_refused(tmp_path):
 
 
 def test_models_cross_with_weights_and_lambda_layers_are_refused(tmp_path):
-    from cnnwidgets._keras import quiet_keras
+    from cnnwidgets.keras_helpers import quiet_keras
 
     keras = quiet_keras()
     keras.utils.set_random_seed(0)
@@ -273,7 +273,7 @@ def test_a_kernel_that_fails_the_call_fails_the_test(verifier, monkeypatch):
 
 
 def test_the_kernels_model_goes_back_by_reference_unless_the_test_changed_it(verifier, monkeypatch):
-    from cnnwidgets._keras import quiet_keras
+    from cnnwidgets.keras_helpers import quiet_keras
 
     keras = quiet_keras()
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="d")])

@@ -55,7 +55,7 @@ def oracle(max_examples: int) -> settings:
 @functools.cache
 def keras() -> Any:
     """The keras module, imported quietly the way the kit imports it."""
-    from cnnwidgets._keras import quiet_keras
+    from cnnwidgets.keras_helpers import quiet_keras
 
     return quiet_keras()
 

@@ -198,7 +198,7 @@ def test_unknown_data_set_lists_the_valid_names():
 @pytest.fixture
 def keras_cache(tmp_path, monkeypatch):
     """An empty Keras cache that Keras, and the kit, read; downloading is an error."""
-    from cnnwidgets._keras import quiet_keras
+    from cnnwidgets.keras_helpers import quiet_keras
 
     quiet_keras()
     from keras.src.backend import config
@@ -622,7 +622,7 @@ def test_folder_errors_say_what_layout_is_expected(tmp_path, loader):
 
 @pytest.mark.slow
 def test_a_small_cnn_learns_the_shapes():
-    from cnnwidgets._keras import quiet_keras
+    from cnnwidgets.keras_helpers import quiet_keras
 
     keras = quiet_keras()
     X, y, class_names = load_dataset("shapes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -37,6 +38,75 @@ def test_notebooks_are_committed_without_outputs(path):
     ]
     assert dirty == [], f"{path.name}: cells {dirty} carry outputs; clear them before committing"
     assert "widgets" not in nb.get("metadata", {}), f"{path.name} carries saved widget state"
+
+
+def _private_names(source: str) -> list[str]:
+    """The package's private names a cell imports or reaches: ``cnnwidgets._keras``,
+    ``from cnnwidgets.grading import _x``, ``cw._helper`` after ``import cnnwidgets as cw``."""
+    # IPython's magics and shell lines are not Python: blank them, keeping the line numbers.
+    code = "\n".join("" if line.lstrip()[:1] in "%!" and line.strip() else line
+                     for line in source.splitlines())  # fmt: skip
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # not Python at all: read the dotted names off the text
+        return re.findall(r"cnnwidgets(?:\.\w+)*\._\w*", code)
+
+    def private(dotted: str) -> bool:
+        return any(p.startswith("_") and not p.endswith("__") for p in dotted.split("."))
+
+    found, modules = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "cnnwidgets":
+                    found += [alias.name] if private(alias.name) else []
+                    modules.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "cnnwidgets":
+            for alias in node.names:
+                dotted = f"{node.module}.{alias.name}"
+                found += [dotted] if private(dotted) else []
+                modules.add(alias.asname or alias.name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            chain, inner = [node.attr], node.value
+            while isinstance(inner, ast.Attribute):
+                chain.insert(0, inner.attr)
+                inner = inner.value
+            if isinstance(inner, ast.Name) and inner.id in modules and private(".".join(chain)):
+                found.append(".".join([inner.id, *chain]))
+    return found
+
+
+def test_the_private_name_check_sees_every_form():
+    cell = (
+        "%matplotlib inline\n"
+        "import cnnwidgets as cw\n"
+        "import cnnwidgets._keras\n"
+        "from cnnwidgets.grading import _where, check_head\n"
+        "from cnnwidgets._keras import quiet_keras\n"
+        "from cnnwidgets.keras_helpers import not_a_model\n"
+        "cw._LAZY, cw.__version__, cw.conv2d"
+    )
+    assert _private_names(cell) == [
+        "cnnwidgets._keras",
+        "cnnwidgets.grading._where",
+        "cnnwidgets._keras.quiet_keras",
+        "cw._LAZY",
+    ]
+
+
+@pytest.mark.parametrize("path", _tracked_notebooks(), ids=lambda p: str(p.relative_to(REPO)))
+def test_notebooks_use_only_the_public_api(path):
+    # Lessons, exercises and solutions import what the package exports; its private
+    # names (`_` anywhere in the dotted path) may change without notice.
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    used = {
+        f"cell {i}: {name}"
+        for i, cell in enumerate(nb["cells"])
+        if cell["cell_type"] == "code"
+        for name in _private_names("".join(cell["source"]))
+    }
+    assert not used, f"{path.name} uses private names of cnnwidgets: {sorted(used)}"
 
 
 def _name(requirement: str) -> str:

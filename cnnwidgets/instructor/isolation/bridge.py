@@ -321,7 +321,7 @@ class _Reader:
         return array[()]
 
     def tag_tensor(self, depth, inner):
-        from cnnwidgets._keras import quiet_keras
+        from cnnwidgets.keras_helpers import quiet_keras
 
         return quiet_keras().ops.convert_to_tensor(self(inner, depth + 1))
 
@@ -369,7 +369,7 @@ class _Reader:
         import tempfile
         import warnings
 
-        from cnnwidgets._keras import quiet_keras
+        from cnnwidgets.keras_helpers import quiet_keras
 
         keras = quiet_keras()
         data = _read_file(self.folder, name)
@@ -388,7 +388,7 @@ class _Reader:
                 ) from None
 
     def tag_layer(self, depth, config):
-        from cnnwidgets._keras import quiet_keras
+        from cnnwidgets.keras_helpers import quiet_keras
 
         keras = quiet_keras()
         try:

@@ -449,7 +449,7 @@ def main(argv: list[str] | None = None) -> None:
     if preload:  # while the student's first cells run
         import threading
 
-        from ..._keras import quiet_keras
+        from ...keras_helpers import quiet_keras
 
         preload_thread = threading.Thread(target=quiet_keras, name="preload", daemon=True)
         preload_thread.start()
