@@ -1,4 +1,10 @@
-"""Convolution arithmetic: where the kernel lands, which cells it never reads, the size formula."""
+"""Convolution arithmetic: where the kernel lands, which cells it never reads, the size formula.
+
+Also the geometry of one window, shared by every widget that draws one: where it starts
+in the input (:func:`window_start`, :func:`window_box`), which of its taps fall on padding
+(:func:`padding_mask`), which window first reads each cell (:func:`first_window`), and
+the products and sum that make one output value (:func:`window_products`).
+"""
 
 from __future__ import annotations
 
@@ -16,10 +22,15 @@ __all__ = [
     "conv_arithmetic",
     "conv_params_formula",
     "coverage",
+    "first_window",
     "kernel_positions",
     "kernel_taps",
     "output_size_formula",
+    "padding_mask",
     "uncovered",
+    "window_box",
+    "window_products",
+    "window_start",
 ]
 
 # How the formula names the two ends of an axis for Keras's uneven 'same' padding.
@@ -132,6 +143,157 @@ def uncovered(
     """
     counts = coverage(input_size, kernel_size, strides, padding, dilation_rate)
     return np.flatnonzero(counts == 0).tolist()
+
+
+def window_start(
+    input_size: int,
+    kernel_size: int,
+    strides: int = 1,
+    padding: Padding = "valid",
+    index: int = 0,
+    dilation_rate: int = 1,
+) -> int:
+    """Input index where window ``index`` starts along one axis; negative inside the padding.
+
+    The same start as :func:`kernel_positions` gives, counted from the first input
+    cell instead of the first padding cell.
+
+    Examples
+    --------
+    >>> window_start(5, 3, padding="same", index=0)  # one zero above the first row
+    -1
+    >>> window_start(7, 3, strides=2, index=2)
+    4
+    """
+    o, s, _, _, before, _ = _axis(input_size, kernel_size, strides, padding, dilation_rate)
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < o:
+        raise ValueError(f"Output index {index!r} is outside the output of size {o}.")
+    return int(index) * s - before
+
+
+def window_box(
+    input_shape: tuple[int, ...],
+    kernel_size: int | tuple[int, int],
+    strides: int | tuple[int, int] = 1,
+    padding: Padding = "valid",
+    row: int = 0,
+    col: int = 0,
+    dilation_rate: int | tuple[int, int] = 1,
+) -> tuple[int, int, int, int]:
+    """``(top, left, height, width)`` of the input span the window at ``(row, col)`` covers.
+
+    ``top`` and ``left`` are input indices (negative inside the padding); height and
+    width are the (dilated) kernel's span, ``k + (k−1)(d−1)``. Only the first two
+    numbers of ``input_shape`` are read, so an image's ``x.shape`` will do.
+
+    Examples
+    --------
+    >>> window_box((28, 28), 3, padding="same", row=0, col=5)
+    (-1, 4, 3, 3)
+    >>> window_box((9, 9, 3), 3, dilation_rate=2, row=1, col=2)
+    (1, 2, 5, 5)
+    """
+    ih, iw = (int(n) for n in tuple(input_shape)[:2])
+    kh, kw = pair("kernel_size", kernel_size)
+    sh, sw = pair("strides", strides)
+    dh, dw = pair("dilation_rate", dilation_rate)
+    pad = padding_mode(padding)
+    return (
+        window_start(ih, kh, sh, pad, row, dh),
+        window_start(iw, kw, sw, pad, col, dw),
+        effective_kernel_size(kh, dh),
+        effective_kernel_size(kw, dw),
+    )
+
+
+def padding_mask(
+    input_shape: tuple[int, ...],
+    kernel_size: int | tuple[int, int],
+    strides: int | tuple[int, int] = 1,
+    padding: Padding = "valid",
+    row: int = 0,
+    col: int = 0,
+    dilation_rate: int | tuple[int, int] = 1,
+) -> np.ndarray:
+    """``(kh, kw)`` booleans: True where a tap of the window at ``(row, col)`` reads a padding zero.
+
+    Examples
+    --------
+    >>> padding_mask((4, 4), 3, padding="same", row=0, col=3).astype(int).tolist()
+    [[1, 1, 1], [0, 0, 1], [0, 0, 1]]
+    """
+    ih, iw = (int(n) for n in tuple(input_shape)[:2])
+    kh, kw = pair("kernel_size", kernel_size)
+    dh, dw = pair("dilation_rate", dilation_rate)
+    top, left, _, _ = window_box(input_shape, (kh, kw), strides, padding, row, col, (dh, dw))
+    rows = top + np.arange(kh) * dh
+    cols = left + np.arange(kw) * dw
+    inside_r = (rows >= 0) & (rows < ih)
+    inside_c = (cols >= 0) & (cols < iw)
+    return ~(inside_r[:, None] & inside_c[None, :])
+
+
+def first_window(
+    input_size: int,
+    kernel_size: int,
+    strides: int = 1,
+    padding: Padding = "valid",
+    dilation_rate: int = 1,
+) -> np.ndarray:
+    """For each input index along one axis, the first window (in order) that reads it; -1 if none.
+
+    A picture of pooling colours each cell by the window it belongs to: with
+    overlapping windows, the first one that reads it.
+
+    Examples
+    --------
+    >>> first_window(7, 2, strides=2).tolist()  # the last row is never read
+    [0, 0, 1, 1, 2, 2, -1]
+    >>> first_window(5, 3, padding="same").tolist()
+    [0, 0, 1, 2, 3]
+    """
+    o, s, k, d, before, _ = _axis(input_size, kernel_size, strides, padding, dilation_rate)
+    first = np.full(input_size, -1, dtype=np.int64)
+    taps = (np.arange(o) * s)[:, None] + np.arange(k) * d - before
+    # Later windows first, so an earlier window overwrites a cell they share.
+    for w in range(o - 1, -1, -1):
+        read = taps[w][(taps[w] >= 0) & (taps[w] < input_size)]
+        first[read] = w
+    return first
+
+
+def window_products(window: object, kernel: object) -> tuple[np.ndarray, np.ndarray]:
+    """``window ⊙ kernel`` and its sum: how one output value of a convolution is made.
+
+    ``window`` is ``(kh, kw)`` or ``(kh, kw, C)`` (from :func:`cnnwidgets.core.conv.conv_window`)
+    and ``kernel`` ``(kh, kw)``; with channels, each channel is multiplied by the same
+    kernel and summed on its own, as a depthwise convolution does. Whole numbers stay
+    whole (int64), so a hand-worked example shows no decimals; anything else is float64.
+
+    Returns
+    -------
+    products : ndarray
+        The shape of ``window``.
+    total : ndarray
+        The sum over the window: a 0-d array, or one value per channel.
+
+    Examples
+    --------
+    >>> products, total = window_products([[1, 2], [3, 4]], [[0, 1], [1, 0]])
+    >>> products.tolist(), int(total)
+    ([[0, 2], [3, 0]], 5)
+    """
+    w = np.asarray(window)
+    k = np.asarray(kernel)
+    if w.ndim not in (2, 3) or k.ndim != 2 or w.shape[:2] != k.shape:
+        raise ValueError(
+            f"window must be (kh, kw) or (kh, kw, C) and kernel (kh, kw) of the same size, "
+            f"got {w.shape} and {k.shape}."
+        )
+    exact = w.dtype.kind in "iub" and k.dtype.kind in "iub"
+    kk = k[:, :, None] if w.ndim == 3 else k
+    products = np.multiply(w, kk, dtype=np.int64 if exact else np.float64)
+    return products, np.asarray(products.sum(axis=(0, 1)))
 
 
 def output_size_formula(

@@ -9,18 +9,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cnnwidgets.core import arithmetic
 from cnnwidgets.core.arithmetic import (
     conv_arithmetic,
     conv_params_formula,
     coverage,
+    first_window,
     kernel_positions,
     kernel_taps,
     output_size_formula,
+    padding_mask,
     uncovered,
+    window_box,
+    window_products,
+    window_start,
 )
-from cnnwidgets.core.conv import conv2d
+from cnnwidgets.core.conv import conv2d, conv_window
 from cnnwidgets.core.params import conv_params
 from cnnwidgets.core.sizes import conv_output_size, effective_kernel_size, padding_amounts
+
+from ._keras_oracle import keras, keras_conv2d, keras_depthwise, oracle, run_doctests, seeds
 
 configs = st.tuples(
     st.integers(1, 30),  # input_size
@@ -226,3 +234,159 @@ def test_keras_reads_the_same_cells():
         )
         assert y.shape[1] == conv_output_size(i, k, s, p, d)
         assert np.flatnonzero(y.sum(axis=(1, 2, 3)) == 0).tolist() == uncovered(i, k, s, p, d)
+
+
+# --- one window: start, span, padding taps, first reader, products and sum ------------------
+
+
+def test_doctests():
+    assert run_doctests(arithmetic).failed == 0
+
+
+def test_window_geometry_worked_examples():
+    # 'same' on 28 with a 3x3 kernel: one zero row above, the window of (0, 5) starts at -1.
+    assert window_box((28, 28, 3), 3, padding="same", row=0, col=5) == (-1, 4, 3, 3)
+    # Keras pads 3 on each side for a 7x7 'same' kernel: the first window starts 3 out.
+    assert window_start(28, 7, padding="same") == -3
+    assert window_start(28, 7, padding="same", index=27) == 24
+    mask = padding_mask((28, 28), 7, padding="same", row=0, col=0)
+    assert mask[:3].all() and mask[:, :3].all() and not mask[3:, 3:].any()
+    assert not padding_mask((28, 28), 3, row=5, col=5).any()
+    assert first_window(6, 3, strides=2, padding="same").tolist() == [0, 0, 0, 1, 1, 2]
+
+
+def test_first_window_skips_cells_between_dilated_taps():
+    # Windows read 0, 2 and 2, 4: cells 1 and 3 belong to none.
+    assert first_window(5, 2, strides=2, dilation_rate=2).tolist() == [0, -1, 0, -1, 1]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: window_start(6, 3, index=4), "outside the output of size 4"),
+        (lambda: window_start(6, 3, index=-1), "outside the output"),
+        (lambda: window_box((2, 9), 3), "larger than the padded input"),
+        (lambda: window_products([[1, 2]], [[1], [2]]), "same size"),
+    ],
+)
+def test_window_helpers_refuse_what_is_not_there(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_products_stay_whole_for_whole_numbers():
+    products, total = window_products(np.array([[1, 2], [3, 4]]), np.array([[1, 0], [0, -1]]))
+    assert products.dtype == np.int64 and total.dtype == np.int64 and int(total) == -3
+    products, total = window_products(np.ones((2, 2, 3), np.float32), np.full((2, 2), 0.5))
+    assert products.dtype == np.float64 and total.tolist() == [2.0, 2.0, 2.0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(configs, st.data())
+def test_window_start_and_first_window_against_brute_force(config, data):
+    i, k, s, p, d = config
+    if not _feasible(*config):
+        return
+    starts, _ = _brute(*config)
+    before = padding_amounts(*config)[0]
+    index = data.draw(st.integers(0, len(starts) - 1))
+    assert window_start(i, k, s, p, index, d) == starts[index] - before
+    first = [
+        min(
+            (w for w, x in enumerate(starts) if cell in {x + t * d - before for t in range(k)}),
+            default=-1,
+        )
+        for cell in range(i)
+    ]
+    assert first_window(i, k, s, p, d).tolist() == first
+
+
+@st.composite
+def _window_configs(draw):
+    """A feasible Conv2D setting Keras accepts, an output position and a seed."""
+    ih, iw = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    if draw(st.booleans()):
+        strides, dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3))), (1, 1)
+    else:
+        strides, dilation = (1, 1), (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    try:
+        oh, ow = conv_output_size((ih, iw), (kh, kw), strides, padding, dilation)
+    except ValueError:
+        from hypothesis import reject
+
+        reject()
+    row, col = draw(st.integers(0, oh - 1)), draw(st.integers(0, ow - 1))
+    return (ih, iw), (kh, kw), strides, padding, dilation, row, col, draw(seeds)
+
+
+@oracle(30)
+@given(_window_configs())
+def test_window_box_and_padding_mask_against_keras(config):
+    """Oracle: one Keras Conv2D whose filter t is one-hot at tap t reads, at (row, col), the
+    input cell under tap t, or a padding zero; distinct positive inputs name the cell."""
+    (ih, iw), (kh, kw), strides, padding, dilation, row, col, _ = config
+    x = (np.arange(ih * iw, dtype=np.float32) + 1).reshape(ih, iw, 1)
+    kernel = np.eye(kh * kw, dtype=np.float32).reshape(kh, kw, 1, kh * kw)
+    read = keras_conv2d(x, kernel, strides, padding, dilation)[row, col].reshape(kh, kw)
+    top, left, height, width = window_box((ih, iw), (kh, kw), strides, padding, row, col, dilation)
+    mask = padding_mask((ih, iw), (kh, kw), strides, padding, row, col, dilation)
+    assert (height, width) == (
+        effective_kernel_size(kh, dilation[0]),
+        effective_kernel_size(kw, dilation[1]),
+    )
+    assert mask.tolist() == (read == 0).tolist()
+    for a in range(kh):
+        for b in range(kw):
+            if not mask[a, b]:
+                r, c = top + a * dilation[0], left + b * dilation[1]
+                assert read[a, b] == x[r, c, 0]
+
+
+@oracle(30)
+@given(_window_configs(), st.booleans())
+def test_window_products_sum_to_the_keras_output(config, colour):
+    """The sum of window ⊙ kernel is Keras's output value there (Conv2D, or DepthwiseConv2D
+    channel by channel); the products are zero exactly where the window reads padding."""
+    from ._keras_oracle import small_ints
+
+    (ih, iw), (kh, kw), strides, padding, dilation, row, col, seed = config
+    x = small_ints((ih, iw, 3 if colour else 1), seed, low=1, high=9)
+    kernel = small_ints((kh, kw), seed + 1)
+    window = conv_window(
+        x if colour else x[:, :, 0], row, col, (kh, kw), strides, padding, dilation
+    )
+    products, total = window_products(window, kernel)
+    if colour:
+        expected = keras_depthwise(x, kernel, strides, padding, dilation)[row, col]
+    else:
+        k4 = kernel[:, :, None, None]
+        expected = keras_conv2d(x, k4, strides, padding, dilation)[row, col]
+        products = products[:, :, None]
+    assert np.atleast_1d(total).tolist() == expected.tolist()
+    mask = padding_mask((ih, iw), (kh, kw), strides, padding, row, col, dilation)
+    assert (products[mask] == 0).all()
+
+
+@oracle(20)
+@given(configs)
+def test_first_window_against_keras(config):
+    """Oracle: a batch of one-hot columns through a (k, 1) kernel of ones; the first output
+    row that responds to cell x is the first window that reads x."""
+    i, k, s, p, d = config
+    if not isinstance(p, str) or not _feasible(*config) or (s > 1 and d > 1):
+        return
+    x = np.zeros((i, i, 1, 1), np.float32)
+    x[np.arange(i), np.arange(i), 0, 0] = 1
+    y = keras().ops.convert_to_numpy(
+        keras().ops.conv(
+            x,
+            np.ones((k, 1, 1, 1), np.float32),
+            strides=(s, 1),
+            padding=p,
+            dilation_rate=(d, 1),
+        )
+    )[:, :, 0, 0]
+    expected = [int(np.flatnonzero(row)[0]) if row.any() else -1 for row in y]
+    assert first_window(i, k, s, p, d).tolist() == expected
