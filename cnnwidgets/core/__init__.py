@@ -1,11 +1,15 @@
 """Pure NumPy math of the course: sizes, convolution, pooling, parameters, tables, kernels."""
 
 from . import (
+    activations,
     architectures,
     arithmetic,
     augmentation,
+    batchnorm,
+    colour,
     conv,
     curves,
+    deeper,
     display,
     featuremaps,
     gradients,
@@ -13,14 +17,19 @@ from . import (
     metrics,
     params,
     pooling,
+    receptive,
     shapes,
     sizes,
 )
+from .activations import *  # noqa: F403
 from .architectures import *  # noqa: F403
 from .arithmetic import *  # noqa: F403
 from .augmentation import *  # noqa: F403
+from .batchnorm import *  # noqa: F403
+from .colour import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .curves import *  # noqa: F403
+from .deeper import *  # noqa: F403
 from .display import *  # noqa: F403
 from .featuremaps import *  # noqa: F403
 from .gradients import *  # noqa: F403
@@ -28,15 +37,20 @@ from .kernels import *  # noqa: F403
 from .metrics import *  # noqa: F403
 from .params import *  # noqa: F403
 from .pooling import *  # noqa: F403
+from .receptive import *  # noqa: F403
 from .shapes import *  # noqa: F403
 from .sizes import *  # noqa: F403
 
 _MODULES = (
+    activations,
     architectures,
     arithmetic,
     augmentation,
+    batchnorm,
+    colour,
     conv,
     curves,
+    deeper,
     display,
     featuremaps,
     gradients,
@@ -44,6 +58,7 @@ _MODULES = (
     metrics,
     params,
     pooling,
+    receptive,
     shapes,
     sizes,
 )

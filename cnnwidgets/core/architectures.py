@@ -7,6 +7,7 @@ import json
 import math
 from typing import Any
 
+from .deeper import vgg_stack
 from .shapes import STACK_LAYERS
 
 __all__ = ["ARCHITECTURES", "architecture", "keras_code"]
@@ -95,7 +96,7 @@ def architecture(name: str) -> tuple[tuple[int, ...], list[dict[str, Any]]]:
     """``(input_shape, layers)`` of a reference model, as fresh copies you may edit.
 
     Names are the keys of ``ARCHITECTURES``: ``"mnist"``, ``"cifar"``,
-    ``"cats_vs_dogs"`` and ``"mlp"``.
+    ``"cats_vs_dogs"``, ``"mlp"`` and ``"vgg"``.
 
     Examples
     --------
@@ -197,3 +198,12 @@ def keras_code(input_shape: tuple[int, ...], layers: list[dict[str, Any]]) -> st
         lines.append(f"        layers.{kind}({', '.join(args)}),")
     lines += ["    ]", ")"]
     return "\n".join(lines)
+
+
+# VGG-style (lesson 03): blocks of two 3x3 'same' convolutions whose filters double,
+# 32 -> 64 -> 128, each block closed by a 2x2 pooling; Flatten and a dense head.
+ARCHITECTURES["vgg"] = {
+    "title": "VGG-style CNN: filters double 32 → 64 → 128 (814,122 parameters)",
+    "input_shape": (32, 32, 3),
+    "layers": vgg_stack(blocks=3, filters=32, convs_per_block=2, units=256, num_classes=10),
+}

@@ -13,7 +13,13 @@ from cnnwidgets.core.shapes import (
     stack_table,
 )
 
-TOTALS = {"mnist": 220_234, "cifar": 528_054, "cats_vs_dogs": 3_453_121, "mlp": 669_706}
+TOTALS = {
+    "mnist": 220_234,
+    "cifar": 528_054,
+    "cats_vs_dogs": 3_453_121,
+    "mlp": 669_706,
+    "vgg": 814_122,
+}
 
 
 def _build(code: str):
@@ -59,8 +65,8 @@ def test_architecture_returns_copies():
     layers.append({"layer": "Dropout"})
     assert architecture("mnist")[1][0]["filters"] == 32
     assert len(architecture("mnist")[1]) == 7
-    with pytest.raises(ValueError, match="choose one of cats_vs_dogs, cifar, mlp, mnist"):
-        architecture("vgg")
+    with pytest.raises(ValueError, match="choose one of cats_vs_dogs, cifar, mlp, mnist, vgg"):
+        architecture("resnet")
 
 
 def test_code_reads_like_the_lectures():
