@@ -89,6 +89,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if not students:
         print(f"No submissions of {name} under {course.submitted_dir}.", file=sys.stderr)
         return 1
+    if args.cluster:
+        # The workers make the sandbox (each checks it can): this machine needs none.
+        from .isolation.sandbox import Limits
+
+        sandbox = None if args.unsafe else Limits(memory_mb=args.memory, disk_mb=args.disk)
+    else:
+        sandbox = _sandbox(args)
     run = grade(
         course,
         name,
@@ -96,7 +103,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         timeout=args.timeout,
         progress=not args.no_progress,
-        sandbox=_sandbox(args),
+        sandbox=sandbox,
+        cluster=args.cluster,
+        # A run on a cluster may be cut short (the client killed, the cluster gone): the
+        # next one picks up where it stopped.
+        resume=bool(args.cluster) and not args.regrade,
     )
     if run.release_drift:
         print(
@@ -106,6 +117,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     outcomes = run.outcomes
+    if run.skipped:
+        print(
+            f"{len(run.skipped)} submission(s) skipped: graded by an earlier run from the same "
+            "files (--regrade grades them again)",
+            file=sys.stderr,
+        )
     rows = [
         [
             o.student,
@@ -119,7 +136,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(table(["student", "score", "status", "time", "message"], rows))
     failed = [o for o in outcomes if not o.ok]
     graded = len(outcomes) - len(failed)
-    print(f"\n{graded} graded, {len(failed)} not graded; scores are in {course.gradebook_url}")
+    skipped = f", {len(run.skipped)} skipped (graded before)" if run.skipped else ""
+    print(
+        f"\n{graded} graded, {len(failed)} not graded{skipped}; scores are in "
+        f"{course.gradebook_url}"
+    )
     if failed:
         print(
             "Logs of the submissions that could not be graded: "
@@ -141,18 +162,15 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .classroom.export import export_grades
+    from .classroom.export import export_csv
 
     course = _course(args)
-    options = dict(format=args.format, assignments=args.assignment, missing_zero=args.missing_zero)
     if args.to in (None, "-"):
-        done = export_grades(course, sys.stdout, **options)
-    else:
-        with open(args.to, "w", newline="", encoding="utf-8") as out:
-            done = export_grades(course, out, **options)
-        print(f"wrote {done.rows} row(s) to {args.to} ({args.format})")
-    for warning in done.warnings:
-        print(f"cnnkit export: {warning}", file=sys.stderr)
+        export_csv(course, sys.stdout, args.assignment)
+        return 0
+    with open(args.to, "w", newline="", encoding="utf-8") as out:
+        count = export_csv(course, out, args.assignment)
+    print(f"wrote {count} row(s) to {args.to}")
     return 0
 
 
@@ -391,6 +409,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--student", action="append", metavar="ID", help="grade only this student (repeatable)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="grade on a Dask cluster instead of --jobs local workers: a scheduler's address "
+        "(tcp://host:8786), or local:N for N single-threaded local worker processes; "
+        "submissions an earlier run graded from the same files are skipped (see --regrade)",
+    )
+    p.add_argument(
+        "--regrade",
+        action="store_true",
+        help="with --cluster: grade again the submissions an earlier run already graded",
+    )
     db_option(p)
     p.set_defaults(func=cmd_grade)
 
@@ -400,28 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_option(p)
     p.set_defaults(func=cmd_feedback)
 
-    p = sub.add_parser(
-        "export",
-        help="scores from the gradebook as CSV: nbgrader's columns, or Canvas's or Moodle's import",
-        description="Write the gradebook's scores as CSV. nbgrader: nbgrader export's columns, "
-        "one row per assignment and student. canvas: Canvas's gradebook import (Student, ID, SIS "
-        "User ID, SIS Login ID, Section, one column per assignment, a Points Possible row). "
-        "moodle: Moodle's CSV grade import (Email address, one column per assignment). Scores "
-        "are nbgrader's, less the late penalty nbgrader set when grading.",
-    )
+    p = sub.add_parser("export", help="scores from the gradebook as CSV")
     p.add_argument("--to", metavar="FILE.csv", help="output file (default: standard output)")
-    p.add_argument(
-        "--format",
-        choices=("nbgrader", "canvas", "moodle"),
-        default="nbgrader",
-        help="the columns to write (default: nbgrader)",
-    )
-    p.add_argument(
-        "--missing-zero",
-        action="store_true",
-        help="canvas, moodle: 0 for a student without a graded hand-in (default: an empty "
-        "cell, which the LMS leaves alone)",
-    )
     p.add_argument(
         "--assignment", action="append", metavar="NAME", help="only this assignment (repeatable)"
     )

@@ -32,6 +32,7 @@ is idempotent. Per-submission timings and statuses are kept in
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -44,10 +45,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -77,6 +78,9 @@ class Outcome:
     max_score: float | None = None
     message: str = ""
     log: str = ""
+    # What was graded (the submission's files and the assignment's source): a run that
+    # resumes skips a graded submission whose fingerprint is still the same.
+    fingerprint: str = ""
 
     @property
     def ok(self) -> bool:
@@ -89,6 +93,8 @@ class GradeRun:
 
     outcomes: list[Outcome]
     release_drift: list[str]  # how exercises/ differs from a fresh generation ([] = in sync)
+    # Graded by an earlier run from the same files, left as they are (``resume``).
+    skipped: list[str] = field(default_factory=list)
 
 
 def sidecar_path(course: Course, assignment: str) -> Path:
@@ -112,6 +118,16 @@ def _save_sidecar(course: Course, assignment: str, outcomes: list[Outcome]) -> N
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(records, indent=1, sort_keys=True))
     tmp.replace(path)
+
+
+def _folder_hash(folder: Path, salt: str = "") -> str:
+    """SHA-256 of every file's path and bytes below ``folder`` (and ``salt``)."""
+    digest = hashlib.sha256(salt.encode())
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts:
+            digest.update(str(path.relative_to(folder)).encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 _EXC_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit)): (.+)$")
@@ -293,6 +309,7 @@ class _Run:
         self.template_db = tmp / "template.db"
         self.names = course.notebooks(assignment)
         self.notes: dict[str, list[str]] = {}
+        self._prints: dict[str, str] = {}
 
     def register(self, registered: bool) -> list[str]:
         """Record the assignment's source in the gradebook (unless ``registered``) and keep a
@@ -318,30 +335,33 @@ class _Run:
         """``folder`` of the course as it lies under ``root`` (a worker's private copy)."""
         return root / folder.relative_to(self.course.root)
 
-    def intake(self, student: str) -> dict | str:
-        """The worker's job for ``student``, or why the submission cannot be graded."""
+    def prepare(self, student: str) -> tuple[Path, dict[str, str]] | str:
+        """Read ``student``'s submission and make the grader's private copy of it (repaired,
+        if intake could): the root of the private course and the notes for locked cells the
+        student changed, or why the submission cannot be graded."""
         course, assignment = self.course, self.assignment
         found = inspect(self._submitted(student), self.names)
         if found.fatal:
             return found.fatal
         notes = self.notes[student] = list(found.notes)
         root = self.tmp / "jobs" / student / "course"
-        source = root / course.source_dir.relative_to(course.root)
-        source.parent.mkdir(parents=True, exist_ok=True)
-        source.symlink_to(course.source_dir, target_is_directory=True)
         copy = self._submitted(student, root)
         shutil.copytree(self._submitted(student), copy)
-        shutil.copy(self.template_db, root / "gradebook.db")
         notes.extend(repair_copy(copy, self.names))
         cell_notes = changed_locked_cells(
             self._submitted(student), course.release_dir / assignment, self.names
         )
         notes.extend(cell_notes.values())
+        return root, cell_notes
+
+    def job(self, student: str, root: Path, cell_notes: dict[str, str]) -> dict:
+        """The job a worker runs for ``student`` in the private course at ``root``."""
+        course = self.course
         job = {
             "root": str(root),
             "db_url": f"sqlite:///{root / 'gradebook.db'}",
             "config_file": str(course.config_file or course.root / "nbgrader_config.py"),
-            "assignment": assignment,
+            "assignment": self.assignment,
             "student": student,
             "result": str(root.parent / "result.json"),
             "log": str(self.logs / f"{student}.log"),
@@ -352,6 +372,28 @@ class _Run:
         }
         Path(job["log"]).unlink(missing_ok=True)
         return job
+
+    def intake(self, student: str) -> dict | str:
+        """The worker's job for ``student``, or why the submission cannot be graded."""
+        prepared = self.prepare(student)
+        if isinstance(prepared, str):
+            return prepared
+        root, cell_notes = prepared
+        course = self.course
+        source = root / course.source_dir.relative_to(course.root)
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.symlink_to(course.source_dir, target_is_directory=True)
+        shutil.copy(self.template_db, root / "gradebook.db")
+        return self.job(student, root, cell_notes)
+
+    def fingerprint(self, student: str) -> str:
+        """What grading ``student`` depends on: the submission's files and the assignment's
+        source (its notebooks and the files nbgrader copies next to them)."""
+        if student not in self._prints:  # read once, before grading: what was graded
+            if not hasattr(self, "_source_print"):
+                self._source_print = _folder_hash(self.course.source_dir / self.assignment)
+            self._prints[student] = _folder_hash(self._submitted(student), self._source_print)
+        return self._prints[student]
 
     def record(self, student: str, status: str, seconds: float, result: dict | None) -> Outcome:
         """Turn a worker's result into an :class:`Outcome`; a graded one goes into the real
@@ -411,6 +453,8 @@ def grade(
     on_outcome: Callable[[Outcome], None] | None = None,
     registered: bool = False,
     sandbox: Limits | None = DEFAULT_LIMITS,
+    cluster: str | None = None,
+    resume: bool = False,
 ) -> GradeRun:
     """Autograde ``students``' submissions of ``assignment`` (all of ``submitted/`` by default).
 
@@ -437,6 +481,13 @@ def grade(
         (see :mod:`cnnwidgets.instructor.isolation.sandbox`); ``None`` runs kernels
         unconfined (``cnnkit --unsafe``). Raises :class:`SandboxUnavailable` when a
         sandbox is asked for and cannot be created here.
+    cluster : str, optional
+        Grade on a Dask cluster instead of ``jobs`` local workers: a scheduler's address
+        (``tcp://host:8786``) or ``local:N`` (see :mod:`.cluster`). The sandbox is then the
+        workers' to make; this machine needs none.
+    resume : bool
+        Skip submissions an earlier run graded from the same files (the sidecar's record
+        and the gradebook agree); they are listed in :attr:`GradeRun.skipped`.
 
     Returns
     -------
@@ -444,44 +495,95 @@ def grade(
     """
     if assignment not in course.assignments():
         raise NbgraderError(f"No assignment {assignment!r} in {course.source_dir}.")
-    if sandbox is not None and (reason := availability()) is not None:
+    if cluster is None and sandbox is not None and (reason := availability()) is not None:
         raise SandboxUnavailable(reason)
     students = course.students(assignment) if students is None else students
     # The hidden tests' random inputs come from it: the same on every re-grade of this course.
     secret = course_secret(course)
     with tempfile.TemporaryDirectory(prefix="cnnkit-grade-") as tmp:
         run = _Run(course, assignment, Path(tmp), timeout, sandbox, secret)
+        for student in students:
+            run.fingerprint(student)
+        skipped = _graded_before(run, students) if resume else []
+        todo = [s for s in students if s not in skipped]
         drift = run.register(registered)
-        workers = _Workers(min(jobs, len(students)), run.logs)
-        outcomes = _each(run, workers, students, progress, on_outcome)
+        if cluster is not None:
+            from .cluster import on_cluster
+
+            completed = on_cluster(run, todo, cluster)
+        else:
+            completed = _locally(run, todo, jobs)
+        outcomes = _each(run, completed, len(todo), progress, on_outcome)
     outcomes.sort(key=lambda o: o.student)
-    return GradeRun(outcomes, drift)
+    return GradeRun(outcomes, drift, skipped)
+
+
+def _graded_before(run: _Run, students: list[str]) -> list[str]:
+    """Students whose submission an earlier run graded from the files there now, and whose
+    score the gradebook holds."""
+    records = load_sidecar(run.course, run.assignment)
+    with run.course.gradebook() as gb:
+        try:
+            scored = {s.student.id for s in gb.assignment_submissions(run.assignment)}
+        except Exception:  # no such assignment in the gradebook yet: nothing was graded
+            scored = set()
+    return [
+        s
+        for s in students
+        if s in scored
+        and records.get(s, {}).get("status") == "graded"
+        and records[s].get("fingerprint") == run.fingerprint(s)
+    ]
+
+
+# What a way of executing jobs hands back, one per student as each finishes: the student, and
+# a call that gives (status, seconds, the worker's result) or raises what went wrong.
+Completed = Iterator[tuple[str, Callable[[], tuple[str, float, "dict | None"]]]]
+
+
+def _locally(run: _Run, students: list[str], jobs: int) -> Completed:
+    """Every student through intake and one of ``jobs`` local workers, in parallel."""
+    if not students:
+        return
+    workers = _Workers(min(jobs, len(students)), run.logs)
+    pool = ThreadPoolExecutor(max_workers=len(workers.slots))
+    finished = 0
+    try:
+        futures = {pool.submit(run.execute, student, workers): student for student in students}
+        for future in as_completed(futures):
+            finished += 1
+            yield futures[future], future.result
+    finally:
+        # Normally the workers are idle here; after Ctrl-C they are killed, which
+        # also releases the threads waiting on them.
+        pool.shutdown(wait=False, cancel_futures=True)
+        workers.stop(kill=finished < len(students))
+        pool.shutdown(wait=True)
 
 
 def _each(
-    run: _Run, workers: _Workers, students: list[str], progress: bool,
+    run: _Run, completed: Completed, total: int, progress: bool,
     on_outcome: Callable[[Outcome], None] | None,
 ) -> list[Outcome]:  # fmt: skip
-    """Every student through intake and a worker, in parallel; recorded here, one at a time,
-    as each finishes, with a progress bar and the sidecar kept up to date."""
+    """Record each student as their job finishes, here, one at a time, with a progress bar
+    and the sidecar kept up to date."""
     from tqdm import tqdm
 
     outcomes: list[Outcome] = []
     bar = tqdm(
-        total=len(students), desc=f"grading {run.assignment}", unit="submission",
+        total=total, desc=f"grading {run.assignment}", unit="submission",
         file=sys.stderr, disable=not progress, dynamic_ncols=True,
     )  # fmt: skip
     counts = {"graded": 0, "failed": 0}
-    pool = ThreadPoolExecutor(max_workers=len(workers.slots))
     try:
-        futures = {pool.submit(run.execute, student, workers): student for student in students}
         # Recording happens here, in this one thread: the gradebook has one writer.
-        for future in as_completed(futures):
-            student = futures[future]
+        for student, result in completed:
             try:
-                outcome = run.record(student, *future.result())
+                outcome = run.record(student, *result())
             except Exception as exc:  # one bad submission never stops the others
                 outcome = Outcome(student, "error", 0.0, message=f"{exc!r}"[:300])
+            if outcome.ok:
+                outcome.fingerprint = run.fingerprint(student)
             outcomes.append(outcome)
             # kept even if the run is cut short
             _save_sidecar(run.course, run.assignment, [outcome])
@@ -491,10 +593,8 @@ def _each(
             if on_outcome is not None:
                 on_outcome(outcome)
     finally:
-        # Normally the workers are idle here; after Ctrl-C they are killed, which
-        # also releases the threads waiting on them.
-        pool.shutdown(wait=False, cancel_futures=True)
-        workers.stop(kill=len(outcomes) < len(students))
-        pool.shutdown(wait=True)
+        close = getattr(completed, "close", None)
+        if close is not None:
+            close()
         bar.close()
     return outcomes
