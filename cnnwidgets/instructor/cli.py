@@ -162,15 +162,18 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .classroom.export import export_csv
+    from .classroom.export import export_grades
 
     course = _course(args)
+    options = dict(format=args.format, assignments=args.assignment, missing_zero=args.missing_zero)
     if args.to in (None, "-"):
-        export_csv(course, sys.stdout, args.assignment)
-        return 0
-    with open(args.to, "w", newline="", encoding="utf-8") as out:
-        count = export_csv(course, out, args.assignment)
-    print(f"wrote {count} row(s) to {args.to}")
+        done = export_grades(course, sys.stdout, **options)
+    else:
+        with open(args.to, "w", newline="", encoding="utf-8") as out:
+            done = export_grades(course, out, **options)
+        print(f"wrote {done.rows} row(s) to {args.to} ({args.format})")
+    for warning in done.warnings:
+        print(f"cnnkit export: {warning}", file=sys.stderr)
     return 0
 
 
@@ -430,8 +433,28 @@ def build_parser() -> argparse.ArgumentParser:
     db_option(p)
     p.set_defaults(func=cmd_feedback)
 
-    p = sub.add_parser("export", help="scores from the gradebook as CSV")
+    p = sub.add_parser(
+        "export",
+        help="scores from the gradebook as CSV: nbgrader's columns, or Canvas's or Moodle's import",
+        description="Write the gradebook's scores as CSV. nbgrader: nbgrader export's columns, "
+        "one row per assignment and student. canvas: Canvas's gradebook import (Student, ID, SIS "
+        "User ID, SIS Login ID, Section, one column per assignment, a Points Possible row). "
+        "moodle: Moodle's CSV grade import (Email address, one column per assignment). Scores "
+        "are nbgrader's, less the late penalty nbgrader set when grading.",
+    )
     p.add_argument("--to", metavar="FILE.csv", help="output file (default: standard output)")
+    p.add_argument(
+        "--format",
+        choices=("nbgrader", "canvas", "moodle"),
+        default="nbgrader",
+        help="the columns to write (default: nbgrader)",
+    )
+    p.add_argument(
+        "--missing-zero",
+        action="store_true",
+        help="canvas, moodle: 0 for a student without a graded hand-in (default: an empty "
+        "cell, which the LMS leaves alone)",
+    )
     p.add_argument(
         "--assignment", action="append", metavar="NAME", help="only this assignment (repeatable)"
     )
