@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import ipywidgets as W
 import numpy as np
 
-from ..core.arithmetic import kernel_positions
-from ..core.sizes import padding_amounts
 from ._png import encode_png
 
 # Pictures redrawn at every control move are sent uncompressed above this many
@@ -26,15 +22,33 @@ _JPEG_LIMIT = 512 * 1024
 _JPEG_QUALITY = 90
 
 PIXELATED = "cnnw-pixelated"
-# Browsers smooth images drawn larger than their pixels (zoom, HiDPI screens);
-# "pixelated" keeps grid cells and pooled pixels as crisp squares.
-STYLE = f"<style>.{PIXELATED} {{ image-rendering: pixelated; }}</style>"
+ROW = "cnnw-row"
+GRID = "cnnw-grid"
+# One style sheet for every widget, in a <style> child of each (the same rules each time):
+# - browsers smooth images drawn larger than their pixels (zoom, HiDPI screens);
+#   "pixelated" keeps grid cells and pooled pixels as crisp squares;
+# - a row of controls wraps a control to the next line whole, never squeezing it (a slider
+#   squashed to a dot, a button whose label is cut to "graysc…");
+# - number grids share their cell style, so a grid redrawn at every move is short HTML.
+STYLE = (
+    "<style>"
+    f".{PIXELATED} {{ image-rendering: pixelated; }}"
+    f".{ROW} {{ flex-wrap: wrap; align-items: center; gap: 2px 12px; }}"
+    f".{ROW} > * {{ flex: 0 0 auto; margin-left: 0; margin-right: 0; }}"
+    f"table.{GRID} {{ border-collapse: collapse; margin: 2px; }}"
+    f"table.{GRID} td {{ border: 1px solid #bbbbbb; padding: 2px 6px; min-width: 2em; "
+    "text-align: right; font-family: monospace; }"
+    "</style>"
+)
 
 # Marker around the selected window: a yellow ring inside a black one, so it
 # shows on dark photos, light photos and the white of the diverging scale.
 _RING_COLOURS = ((255, 215, 0), (0, 0, 0))
 
-# Cell colours of the HTML grids.
+# The look of a number grid's cell (see matrix_html), and the cell colours.
+_CELL_CSS = (
+    "border:1px solid #bbbbbb;padding:2px 6px;min-width:2em;text-align:right;font-family:monospace;"
+)
 PAD_STYLE = "background:#eeeeee;color:#999999;"
 UNCOVERED_STYLE = "background:#d9d9d9;color:#8c8c8c;text-decoration:line-through;"
 SELECTED_STYLE = "background:#ffe680;"
@@ -88,19 +102,30 @@ def matrix_html(
     styles: list[list[str]] | None = None,
     *,
     fmt=fmt_number,
+    inline: bool = True,
 ) -> str:
-    """A small bordered table of numbers; ``styles[i][j]`` adds CSS to cell ``(i, j)``."""
+    """A small bordered table of numbers; ``styles[i][j]`` adds CSS to cell ``(i, j)``.
+
+    With ``inline=False`` the cells' common look comes from :data:`STYLE` (which the
+    widget must show): a grid redrawn at every move is then a third of the HTML.
+    """
+    base = "" if not inline else _CELL_CSS
     rows = []
-    for i, row in enumerate(np.asarray(values)):
+    for i, row_values in enumerate(np.asarray(values)):
         cells = []
-        for j, v in enumerate(row):
-            extra = styles[i][j] if styles is not None else ""
-            cells.append(
-                '<td style="border:1px solid #bbbbbb;padding:2px 6px;min-width:2em;'
-                f'text-align:right;font-family:monospace;{extra}">{fmt(v)}</td>'
-            )
+        for j, v in enumerate(row_values):
+            css = base + (styles[i][j] if styles is not None else "")
+            cells.append(f'<td style="{css}">{fmt(v)}</td>' if css else f"<td>{fmt(v)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    return f'<table style="border-collapse:collapse;margin:2px">{"".join(rows)}</table>'
+    table = 'style="border-collapse:collapse;margin:2px"' if inline else f'class="{GRID}"'
+    return f"<table {table}>{''.join(rows)}</table>"
+
+
+def row(*children: W.Widget, **layout: str) -> W.HBox:
+    """Controls side by side that wrap, each whole, to the next line when the notebook is narrow."""
+    box = W.HBox(list(children), layout=W.Layout(**layout))
+    box.add_class(ROW)
+    return box
 
 
 def pre_html(text: str) -> str:
@@ -156,23 +181,67 @@ def fit_factor(shape: tuple[int, ...], target: int) -> int:
     return max(1, target // max(1, max(shape[:2])))
 
 
-def mark_box(rgb: np.ndarray, top: int, left: int, height: int, width: int) -> None:
-    """Draw, in place, two rings just outside the box ``[top, top+height) x [left, left+width)``.
+def marker_size(shape: tuple[int, ...]) -> tuple[int, int]:
+    """``(ring, reach)`` of a window marker on a picture of ``shape``: ring thickness and the
+    length of the ticks that point at it, both growing with the picture.
 
-    Parts outside the picture are clipped, so a window in the padding still shows.
+    A 3x3 window on a 256-pixel photo is 3 pixels wide: rings of 2 pixels and ticks of 16
+    make it a target the eye finds at once (one-pixel rings alone were a dot).
     """
+    side = max(shape[:2])
+    return max(1, round(side / 128)), side // 16 if side >= 64 else 0
+
+
+def _fill(rgb: np.ndarray, top: int, left: int, bottom: int, right: int, colour) -> None:
+    # The rectangle [top, bottom] x [left, right], clipped to the picture.
     h, w = rgb.shape[:2]
-    for gap, colour in enumerate(_RING_COLOURS, start=1):
-        t, b = top - gap, top + height - 1 + gap
-        lft, rgt = left - gap, left + width - 1 + gap
-        c0, c1 = max(lft, 0), min(rgt, w - 1)
-        r0, r1 = max(t, 0), min(b, h - 1)
-        for r in (t, b):
-            if 0 <= r < h and c0 <= c1:
-                rgb[r, c0 : c1 + 1] = colour
-        for c in (lft, rgt):
-            if 0 <= c < w and r0 <= r1:
-                rgb[r0 : r1 + 1, c] = colour
+    t, b, lft, rgt = max(top, 0), min(bottom, h - 1), max(left, 0), min(right, w - 1)
+    if t <= b and lft <= rgt:
+        rgb[t : b + 1, lft : rgt + 1] = colour
+
+
+def mark_box(
+    rgb: np.ndarray,
+    top: int,
+    left: int,
+    height: int,
+    width: int,
+    *,
+    ring: int = 1,
+    reach: int = 0,
+) -> None:
+    """Draw, in place, a marker around the box ``[top, top+height) x [left, left+width)``.
+
+    A yellow ring ``ring`` pixels thick just outside the box, a black one outside that
+    (so it shows on dark photos, light photos and the white of the diverging scale),
+    and, with ``reach``, four black-edged yellow ticks of that length pointing at the box
+    from its sides. The box's own pixels are left as they are. Parts outside the picture
+    are clipped, so a window in the padding still shows.
+    """
+    yellow, black = _RING_COLOURS
+    h, w = rgb.shape[:2]
+    bottom, right = top + height - 1, left + width - 1
+    r0, r1, c0, c1 = max(top, 0), min(bottom + 1, h), max(left, 0), min(right + 1, w)
+    inside = rgb[r0:r1, c0:c1].copy() if r0 < r1 and c0 < c1 else None
+    outer = 2 * ring
+    _fill(rgb, top - outer, left - outer, bottom + outer, right + outer, black)
+    _fill(rgb, top - ring, left - ring, bottom + ring, right + ring, yellow)
+    if inside is not None:
+        rgb[r0:r1, c0:c1] = inside
+    if reach:
+        gap = outer + ring  # between the black ring and a tick
+        mid_r = (top + bottom) // 2 - (ring - 1) // 2
+        mid_c = (left + right) // 2 - (ring - 1) // 2
+        ticks = [
+            (top - gap - reach, mid_c, top - gap - 1, mid_c + ring - 1),  # above
+            (bottom + gap + 1, mid_c, bottom + gap + reach, mid_c + ring - 1),  # below
+            (mid_r, left - gap - reach, mid_r + ring - 1, left - gap - 1),  # left
+            (mid_r, right + gap + 1, mid_r + ring - 1, right + gap + reach),  # right
+        ]
+        for t, lft, b, rgt in ticks:
+            _fill(rgb, t - 1, lft - 1, b + 1, rgt + 1, black)
+        for t, lft, b, rgt in ticks:
+            _fill(rgb, t, lft, b, rgt, yellow)
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -198,32 +267,24 @@ def follow_output(owner: W.Widget, sliders: dict[str, W.IntSlider], shape: tuple
         slider.value = getattr(owner, name)
 
 
-def window_start(input_size: int, kernel_size: int, strides: int, padding: str, index: int) -> int:
-    """Input index where window ``index`` starts along one axis; negative inside the padding."""
-    before, _ = padding_amounts(input_size, kernel_size, strides, padding)
-    return kernel_positions(input_size, kernel_size, strides, padding)[index] - before
-
-
 YOUR_IMAGE = "your image"
 
 
 def link_photo_choice(owner: W.Widget, dropdown: W.Dropdown, own_image: object) -> None:
-    """Fill the photo dropdown and link it to ``owner.photo``; disable it for the user's image."""
+    """Fill the photo dropdown and link it to ``owner.photo``; disable it for the user's image.
+
+    An owner with ``_bind`` (a widget on the shared base) gets a one-way binding: its
+    ``_update`` shows ``owner.photo`` on the dropdown.
+    """
     if own_image is None:
         from ..data import PHOTO_NAMES  # lazy: views of numbers alone need no data sets
 
         dropdown.options = list(PHOTO_NAMES)
-        W.link((owner, "photo"), (dropdown, "value"))
+        if hasattr(owner, "_bind"):
+            dropdown.value = owner.photo
+            owner._bind(dropdown, "photo")
+        else:
+            W.link((owner, "photo"), (dropdown, "value"))
     else:
         dropdown.options = [YOUR_IMAGE]
         dropdown.disabled = True
-
-
-@contextmanager
-def quiet_updates(owner: W.Widget) -> Iterator[None]:
-    """Within this block ``owner._busy`` is set, so control/trait echoes do not recompute."""
-    owner._busy = True
-    try:
-        yield
-    finally:
-        owner._busy = False

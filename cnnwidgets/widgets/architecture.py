@@ -12,7 +12,7 @@ import traitlets
 
 from ..core.architectures import ARCHITECTURES, architecture, keras_code
 from ..core.shapes import STACK_LAYERS, param_shares, param_totals, shape_table, stack_table
-from ._common import quiet_updates
+from ._base import _Widget
 
 __all__ = ["ArchitectureExplorer"]
 
@@ -92,7 +92,7 @@ def _make_control(kind: str, key: str, value: Any) -> W.Widget:
     return W.Text(value=repr(value), description=key, disabled=True, layout=layout, style=style)
 
 
-class ArchitectureExplorer(W.VBox):
+class ArchitectureExplorer(_Widget):
     """A network as a table of layers, output shapes and parameter counts, and where they live.
 
     Give a stack of layer specs (editable with controls: change a layer's
@@ -146,7 +146,6 @@ class ArchitectureExplorer(W.VBox):
             title=title,
             **kwargs,
         )
-        self._busy = False
         self._signature: Any = None
         self.editable = self.model is None
         self.layer_controls: list[dict[str, W.Widget]] = []
@@ -187,7 +186,7 @@ class ArchitectureExplorer(W.VBox):
             except ValueError as err:
                 self._model_rows, self._model_error = [], str(err)
         self.observe(self._on_trait, names=["input_shape", "layers", "title"])
-        self._update()
+        self._start()
 
     @classmethod
     def from_model(cls, model: Any, *, title: str | None = None) -> ArchitectureExplorer:
@@ -266,13 +265,8 @@ class ArchitectureExplorer(W.VBox):
         self._need_editable()
         return keras_code(self.input_shape, self.layers)
 
-    def _quiet(self):
-        # Filling controls from traits (or traits from controls) must not echo back.
-        return quiet_updates(self)
-
     def _on_trait(self, change) -> None:
-        if not self._busy:
-            self._update()
+        self._refresh()
 
     def _on_edit(self, index: int, key: str, change) -> None:
         if self._busy:

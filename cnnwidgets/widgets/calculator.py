@@ -11,7 +11,7 @@ import traitlets
 from ..core.arithmetic import ConvArithmetic, conv_arithmetic, conv_params_formula
 from ..core.params import conv_params
 from ..core.shapes import stack_table
-from ._common import quiet_updates
+from ._base import _Widget
 
 __all__ = ["ConvCalculator"]
 
@@ -148,7 +148,7 @@ _LEGEND = (
 )
 
 
-class ConvCalculator(W.VBox):
+class ConvCalculator(_Widget):
     """A Conv2D layer's arithmetic for any settings: output size, parameters, kernel positions.
 
     Move the controls (or set the traits) and the calculator shows the output
@@ -232,7 +232,6 @@ class ConvCalculator(W.VBox):
             filters=filters,
             **kwargs,
         )
-        self._busy = False
         self._uid = f"cnnconv{next(_ids)}"
         self.arithmetic: ConvArithmetic | None = None
         narrow = W.Layout(width="190px")
@@ -293,17 +292,12 @@ class ConvCalculator(W.VBox):
         for control in c.values():
             control.observe(self._on_control, names="value")
         self.observe(self._on_trait, names=list(self._TRAITS))
-        self._update()
+        self._start()
 
     # --- state in both directions ---------------------------------------------------------
 
-    def _quiet(self):
-        # Filling controls from traits (or traits from controls) must not echo back.
-        return quiet_updates(self)
-
     def _on_trait(self, change) -> None:
-        if not self._busy:
-            self._update()
+        self._refresh()
 
     def _on_control(self, change) -> None:
         if self._busy:
@@ -324,7 +318,7 @@ class ConvCalculator(W.VBox):
             else:
                 name = next(key for key, control in c.items() if control is owner)
                 setattr(self, name, owner.value)
-        self._update()
+        self._refresh()
 
     def _show_traits(self) -> None:
         """Put the traits' values in the controls (a lesson may set the traits directly)."""

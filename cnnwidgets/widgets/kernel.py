@@ -8,10 +8,12 @@ import ipywidgets as W
 import numpy as np
 import traitlets as T
 
+from ..core.arithmetic import kernel_positions, padding_mask, window_box, window_products
 from ..core.conv import conv2d, conv_window, pad2d
 from ..core.display import to_grayscale, to_rgb8
 from ..core.kernels import KERNEL_PRESETS, preset_kernel
 from ..core.sizes import conv_output_size, padding_amounts
+from ._base import _Widget
 from ._common import (
     ERROR_STYLE,
     PAD_STYLE,
@@ -24,12 +26,13 @@ from ._common import (
     link_photo_choice,
     load_picture,
     mark_box,
+    marker_size,
     matrix_html,
     png_live,
     position_slider,
     pre_html,
+    row,
     shape_text,
-    window_start,
 )
 from ._png import upscale
 
@@ -86,7 +89,7 @@ def _resize_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
     return kernel[cut : cut + size, cut : cut + size]
 
 
-class KernelPlayground(W.VBox):
+class KernelPlayground(_Widget):
     """Slide a kernel over a photo (or a grid of numbers) and see one output value being made.
 
     Input, editable kernel and output sit side by side; the window of the
@@ -97,7 +100,9 @@ class KernelPlayground(W.VBox):
 
     Changing a trait (``w.kernel = ...``, ``w.row = 3``, ``w.preset = "emboss"``)
     recomputes synchronously, before the assignment returns: that is what the
-    controls do, and what tests and benchmarks time.
+    controls do, and what tests and benchmarks time. Each view that changed is
+    sent to the browser in one message; the code below is written only while
+    its panel is open.
 
     Parameters
     ----------
@@ -150,6 +155,9 @@ class KernelPlayground(W.VBox):
     ((3, 3), 42.0, 42.0)
     """
 
+    # What the learner looks at goes first: the output of an edit, then the worked sum.
+    _SEND_FIRST = ("_out_image", "_out_grid_html", "_in_image", "_in_grid_html")
+
     photo = T.Unicode("chelsea", help="Sample photo (cnnwidgets.data.PHOTO_NAMES).")
     mode = T.Enum(MODES, "colour", help="'colour' per channel, 'grayscale', or 'numbers'.")
     preset = T.Unicode(
@@ -190,9 +198,6 @@ class KernelPlayground(W.VBox):
             mode = "numbers" if small is not None else "colour"
             if small is not None and grid is None:
                 image, grid = None, small
-        self._ready = False
-        self._updating = False
-        self._syncing_cells = False
         self._image = image
         self.input: np.ndarray | None = None
         self.output: np.ndarray | None = None
@@ -202,7 +207,6 @@ class KernelPlayground(W.VBox):
         self.message = ""
         self._rgb: np.ndarray | None = None  # the picture, float32 RGB, loaded once
         self._rgb_version = 0
-        self._cache: dict[str, tuple[object, object]] = {}
         self._build_controls()
 
         self.photo, self.size = photo, size
@@ -221,9 +225,8 @@ class KernelPlayground(W.VBox):
         self._link_controls()
         if self.mode != "numbers":
             self._load_picture()
-        self._ready = True
         self._centre(row, col)
-        self._update()
+        self._start()
 
     # ---- validation -------------------------------------------------------------------
 
@@ -272,23 +275,23 @@ class KernelPlayground(W.VBox):
 
     @T.observe("photo", "size")
     def _photo_changed(self, change):
-        if self._ready and self._image is None:
+        if not self._busy and self._image is None:
             self._load_picture()
-            self._update()
+            self._refresh()
 
     @T.observe("mode")
     def _mode_changed(self, change):
-        if self._ready and change["new"] != "numbers" and self._rgb is None:
+        if not self._busy and change["new"] != "numbers" and self._rgb is None:
             self._load_picture()
-        self._update()
+        self._refresh()
 
     @T.observe("padding", "strides", "row", "col", "grid")
     def _setting_changed(self, change):
-        self._update()
+        self._refresh()
 
     @T.observe("seed")
     def _seed_changed(self, change):
-        if self._ready:
+        if not self._busy:
             shape = np.shape(self.grid)
             self.grid = _random_grid(change["new"], shape)
 
@@ -313,11 +316,10 @@ class KernelPlayground(W.VBox):
             self.kernel_size = n
         if self.preset != CUSTOM and change["new"] != preset_kernel(self.preset, n).tolist():
             self.preset = CUSTOM
-        self._sync_cells()
-        self._update()
+        self._refresh()
 
     def _cell_changed(self, i: int, j: int, value: float) -> None:
-        if self._syncing_cells or self.kernel is None:
+        if self._busy or self.kernel is None:
             return
         new = [list(r) for r in self.kernel]
         new[i][j] = float(value)
@@ -327,66 +329,49 @@ class KernelPlayground(W.VBox):
 
     def _update(self) -> None:
         """Recompute the output and the worked window with core, then redraw what changed."""
-        if not self._ready or self._updating:
-            return
-        self._updating = True
+        self._show_traits()
+        self._sync_cells()
+        numbers = self.mode == "numbers"
+        x, x_key = self._input()
+        k = self._kernel_array(numbers)
+        self.input = x
         try:
-            numbers = self.mode == "numbers"
-            x, x_key = self._input()
-            k = self._kernel_array(numbers)
-            self.input = x
-            try:
-                oh, ow = conv_output_size(x.shape[:2], k.shape, self.strides, self.padding)
-            except ValueError as err:
-                self._show_error(str(err), x)
-                return
-            self.message = ""
-            self._clamp_position(oh, ow)
-            row, col = self.row, self.col
+            oh, ow = conv_output_size(x.shape[:2], k.shape, self.strides, self.padding)
+        except ValueError as err:
+            self._show_error(str(err), x)
+            return
+        self.message = ""
+        self._clamp_position(oh, ow)
+        row, col = self.row, self.col
 
-            # Moving the position does not redo the convolution, nor a kernel change the window.
-            out_key = (x_key, k.tobytes(), k.dtype.str, self.strides, self.padding)
-            self.output = self._cached(
-                "output", out_key, lambda: conv2d(x, k, self.strides, self.padding)
-            )
-            self.window = self._cached(
-                "window",
-                (x_key, k.shape, self.strides, self.padding, row, col),
-                lambda: conv_window(x, row, col, k.shape, self.strides, self.padding),
-            )
-            kk = k[:, :, None] if self.window.ndim == 3 else k
-            exact = np.issubdtype(self.window.dtype, np.integer) and k.dtype.kind == "i"
-            self.products = np.multiply(self.window, kk, dtype=np.int64 if exact else np.float64)
-            self.window_sum = self.products.sum(axis=(0, 1))
+        # Moving the position does not redo the convolution, nor a kernel change the window.
+        out_key = (x_key, k.tobytes(), k.dtype.str, self.strides, self.padding)
+        self.output = self._cached(
+            "output", out_key, lambda: conv2d(x, k, self.strides, self.padding)
+        )
+        self.window = self._cached(
+            "window",
+            (x_key, k.shape, self.strides, self.padding, row, col),
+            lambda: conv_window(x, row, col, k.shape, self.strides, self.padding),
+        )
+        self.products, self.window_sum = window_products(self.window, k)
 
-            if numbers:
-                self._draw_numbers(x, k.shape[0], row, col)
-            else:
-                self._draw_pictures(x_key, out_key, k.shape[0], row, col)
-            self._products_html.value = self._products_text(x, k, row, col)
-            self._code_html.value = pre_html(self._code_text())
-            self._status_html.value = self._status_text(x, oh, ow)
-            self._show(numbers, error=False)
-        finally:
-            self._updating = False
+        if numbers:
+            self._draw_numbers(x, k.shape[0], row, col)
+        else:
+            self._draw_pictures(x_key, out_key, k.shape[0], row, col)
+        self._products_html.value = self._products_text(x, k, row, col)
+        self._show_code()
+        self._status_html.value = self._status_text(x, oh, ow)
+        self._show(numbers, error=False)
 
     # ---- helpers of _update -------------------------------------------------------------
 
-    def _cached(self, name: str, key: object, make):
-        # The value called name, made again only when its key (what it depends on) changed.
-        cached = self._cache.get(name)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        value = make()
-        self._cache[name] = (key, value)
-        return value
-
-    def _stale(self, name: str, key: object) -> bool:
-        # True, and key remembered, when the picture called name must be drawn again.
-        if self._cache.get(name, (None,))[0] == key:
-            return False
-        self._cache[name] = (key, None)
-        return True
+    def _show_code(self) -> None:
+        # Only while its panel is open: closed, it would cost a message and a page update
+        # at every kernel edit for text nobody sees. Opening the panel fills it.
+        if self._code_box.selected_index is not None and self.kernel is not None:
+            self._code_html.value = pre_html(self._code_text())
 
     def _load_picture(self) -> None:
         self._rgb = load_picture(self._image, photo=self.photo, size=self.size)
@@ -396,20 +381,13 @@ class KernelPlayground(W.VBox):
         # The float32 picture is made once per photo and mode, not at every kernel
         # change: conversion costs as much as a fifth of a recompute at 512x512.
         if self.mode == "numbers":
-            key = ("numbers", str(self.grid))
-        else:
-            key = (self.mode, self._rgb_version)
-        cached = self._cache.get("input")
-        if cached is not None and cached[0] == key:
-            return cached[1], key
-        if self.mode == "numbers":
-            x = np.array(self.grid)
-        elif self.mode == "grayscale":
-            x = to_grayscale(self._rgb)
-        else:
-            x = self._rgb
-        self._cache["input"] = (key, x)
-        return x, key
+            key: tuple = ("numbers", str(self.grid))
+            return self._cached("input", key, lambda: np.array(self.grid)), key
+        key = (self.mode, self._rgb_version)
+        gray = self.mode == "grayscale"
+        return self._cached(
+            "input", key, lambda: to_grayscale(self._rgb) if gray else self._rgb
+        ), key
 
     def _kernel_array(self, numbers: bool) -> np.ndarray:
         k = np.array(self.kernel, dtype=np.float64)
@@ -431,19 +409,15 @@ class KernelPlayground(W.VBox):
     def _clamp_position(self, oh: int, ow: int) -> None:
         follow_output(self, self._sliders, (oh, ow))
 
-    def _window_box(self, x: np.ndarray, k: int, row: int, col: int):
-        top = window_start(x.shape[0], k, self.strides, self.padding, row)
-        left = window_start(x.shape[1], k, self.strides, self.padding, col)
-        return top, left
-
     def _draw_pictures(self, x_key, out_key, k: int, row: int, col: int) -> None:
         # Only pictures whose content changed are encoded again: the input when the
         # photo, mode or marked window moves; the output when it or its marker does.
         x = self.input
-        top, left = self._window_box(x, k, row, col)
+        top, left, height, width = window_box(x.shape, k, self.strides, self.padding, row, col)
+        ring, reach = marker_size(x.shape)
         if self._stale("in_png", (x_key, top, left, k)):
             pixels = self._cached("in_pixels", x_key, lambda: as_rgb(to_rgb8(x))).copy()
-            mark_box(pixels, top, left, k, k)
+            mark_box(pixels, top, left, height, width, ring=ring, reach=reach)
             self._in_image.value = png_live(pixels)
         # A strided output is smaller: enlarge it to the input's size to compare them.
         factor = max(1, x.shape[0] // self.output.shape[0])
@@ -451,9 +425,12 @@ class KernelPlayground(W.VBox):
             pixels = self._cached(
                 "out_pixels", out_key, lambda: as_rgb(upscale(to_rgb8(self.output), factor))
             ).copy()
+            # The output cell, drawn as big as the window it comes from.
             half = k // 2
             span = factor + 2 * half
-            mark_box(pixels, row * factor - half, col * factor - half, span, span)
+            mark_box(
+                pixels, row * factor - half, col * factor - half, span, span, ring=ring, reach=reach
+            )
             self._out_image.value = png_live(pixels)
         shape = shape_text(x.shape)
         self._in_caption.value = f"<b>input</b> {shape}"
@@ -461,20 +438,13 @@ class KernelPlayground(W.VBox):
         zoom = f" (drawn ×{factor})" if factor > 1 else ""
         self._out_caption.value = f"<b>output</b> {out}{zoom}"
 
-    def _pad_mask(self, x: np.ndarray, k: int, row: int, col: int) -> np.ndarray:
-        # True where the window at (row, col) lies in the zero padding.
-        top, left = self._window_box(x, k, row, col)
-        rows = top + np.arange(k)
-        cols = left + np.arange(k)
-        inside_r = (rows >= 0) & (rows < x.shape[0])
-        inside_c = (cols >= 0) & (cols < x.shape[1])
-        return ~(inside_r[:, None] & inside_c[None, :])
-
     def _draw_numbers(self, x: np.ndarray, k: int, row: int, col: int) -> None:
         padded = pad2d(x, k, self.strides, self.padding)
         top, _ = padding_amounts(x.shape[0], k, self.strides, self.padding)
         left, _ = padding_amounts(x.shape[1], k, self.strides, self.padding)
-        r0, c0 = row * self.strides, col * self.strides  # window corner in padded coordinates
+        # The window's corner in padded coordinates.
+        r0 = kernel_positions(x.shape[0], k, self.strides, self.padding)[row]
+        c0 = kernel_positions(x.shape[1], k, self.strides, self.padding)[col]
         styles = []
         for i in range(padded.shape[0]):
             line = []
@@ -487,7 +457,7 @@ class KernelPlayground(W.VBox):
                 line.append(css)
             styles.append(line)
         pad_note = " (grey: zero padding)" if padded.shape != x.shape else ""
-        self._in_grid_html.value = matrix_html(padded, styles)
+        self._in_grid_html.value = matrix_html(padded, styles, inline=False)
         self._in_caption.value = f"<b>input</b> {shape_text(x.shape)}{pad_note}"
         out_styles = [
             [
@@ -496,12 +466,12 @@ class KernelPlayground(W.VBox):
             ]
             for i in range(self.output.shape[0])
         ]
-        self._out_grid_html.value = matrix_html(self.output, out_styles)
+        self._out_grid_html.value = matrix_html(self.output, out_styles, inline=False)
         self._out_caption.value = f"<b>output</b> {shape_text(self.output.shape)}"
 
     def _products_text(self, x: np.ndarray, k: np.ndarray, row: int, col: int) -> str:
         n = k.shape[0]
-        pad = self._pad_mask(x, n, row, col)
+        pad = padding_mask(x.shape, n, self.strides, self.padding, row, col)
         win_styles = [
             [PAD_STYLE if pad[i, j] else _WINDOW_STYLE for j in range(n)] for i in range(n)
         ]
@@ -512,10 +482,12 @@ class KernelPlayground(W.VBox):
             products = self.products[:, :, c] if colour else self.products
             total = self.window_sum[c] if colour else self.window_sum
             label = f"<b>{_CHANNELS[c]}</b>" if colour else ""
+            window_grid = matrix_html(window, win_styles, inline=False)
+            kernel_grid = matrix_html(k, inline=False)
             lines.append(
                 '<div style="display:flex;align-items:center;gap:6px;flex-wrap:wrap">'
-                f"{label}{matrix_html(window, win_styles)}<span>⊙</span>{matrix_html(k)}"
-                f"<span>=</span>{matrix_html(products)}"
+                f"{label}{window_grid}<span>⊙</span>{kernel_grid}"
+                f"<span>=</span>{matrix_html(products, inline=False)}"
                 f"<span>→ sum = <b>{fmt_number(total)}</b></span></div>"
             )
         value = self.output[row, col]
@@ -582,7 +554,7 @@ class KernelPlayground(W.VBox):
     def _show_error(self, text: str, x: np.ndarray) -> None:
         self.message = text
         if self.mode == "numbers":  # the grid without windows, which no longer fit
-            self._in_grid_html.value = matrix_html(x)
+            self._in_grid_html.value = matrix_html(x, inline=False)
             self._in_caption.value = f"<b>input</b> {shape_text(x.shape)}"
         self.output = self.window = self.products = self.window_sum = None
         self._status_html.value = f'<span style="{ERROR_STYLE}">{html.escape(text)}</span>'
@@ -609,7 +581,7 @@ class KernelPlayground(W.VBox):
         self._photo_dd = W.Dropdown(
             description="photo", style=narrow, layout=W.Layout(width="200px")
         )
-        self._mode_tb = W.ToggleButtons(options=list(MODES), style={"button_width": "80px"})
+        self._mode_tb = W.ToggleButtons(options=list(MODES), style={"button_width": "auto"})
         self._preset_dd = W.Dropdown(
             options=[*KERNEL_PRESETS, CUSTOM],
             description="kernel",
@@ -617,12 +589,12 @@ class KernelPlayground(W.VBox):
             layout=W.Layout(width="220px"),
         )
         self._size_tb = W.ToggleButtons(
-            options=[("3×3", 3), ("5×5", 5)], style={"button_width": "48px"}
+            options=[("3×3", 3), ("5×5", 5)], style={"button_width": "auto"}
         )
         self._padding_tb = W.ToggleButtons(
             options=["same", "valid"],
             description="padding",
-            style={"button_width": "56px", **narrow},
+            style={"button_width": "auto", **narrow},
         )
         self._strides_dd = W.Dropdown(
             options=list(_STRIDES),
@@ -636,7 +608,7 @@ class KernelPlayground(W.VBox):
             "row": position_slider(self, "row", "output row"),
             "col": position_slider(self, "col", "output col"),
         }
-        self._position = W.HBox(list(self._sliders.values()))
+        self._position = row(*self._sliders.values())
 
         self._in_image, self._out_image = image_panel(), image_panel()
         self._in_grid_html, self._out_grid_html = W.HTML(), W.HTML()
@@ -655,6 +627,10 @@ class KernelPlayground(W.VBox):
             layout=W.Layout(align_items="center", margin="0 12px"),
         )
         self._products_html, self._code_html, self._status_html = W.HTML(), W.HTML(), W.HTML()
+        self._code_box = W.Accordion(
+            [self._code_html], titles=["NumPy and Keras code for this kernel"]
+        )
+        self._code_box.observe(lambda _: self._show_code(), "selected_index")
         panels = W.HBox(
             [
                 W.VBox([self._in_caption, self._in_image, self._in_grid_html, self._seed_btn]),
@@ -665,36 +641,42 @@ class KernelPlayground(W.VBox):
         )
         self.children = [
             W.HTML(STYLE),
-            W.HBox([self._photo_dd, self._mode_tb], layout=W.Layout(flex_flow="row wrap")),
-            W.HBox(
-                [self._preset_dd, self._padding_tb, self._strides_dd],
-                layout=W.Layout(flex_flow="row wrap"),
-            ),
+            row(self._photo_dd, self._mode_tb),
+            row(self._preset_dd, self._padding_tb, self._strides_dd),
             panels,
             self._status_html,
             self._position,
             self._products_html,
-            W.Accordion([self._code_html], titles=["NumPy and Keras code for this kernel"]),
+            self._code_box,
         ]
 
     def _link_controls(self) -> None:
         link_photo_choice(self, self._photo_dd, self._image)
-        W.link((self, "mode"), (self._mode_tb, "value"))
-        W.link((self, "preset"), (self._preset_dd, "value"))
-        W.link((self, "kernel_size"), (self._size_tb, "value"))
-        W.link((self, "padding"), (self._padding_tb, "value"))
-        W.link((self, "strides"), (self._strides_dd, "value"))
+        for name, control in self._controls().items():
+            self._bind(control, name)
+
+    def _controls(self) -> dict[str, W.Widget]:
+        return {
+            "mode": self._mode_tb,
+            "preset": self._preset_dd,
+            "kernel_size": self._size_tb,
+            "padding": self._padding_tb,
+            "strides": self._strides_dd,
+        }
+
+    def _show_traits(self) -> None:
+        # The controls show the traits (set by a control, or by code in a lesson).
+        for name, control in self._controls().items():
+            control.value = getattr(self, name)
+        if self._image is None:
+            self._photo_dd.value = self.photo
 
     def _sync_cells(self) -> None:
         n = len(self.kernel)
-        self._syncing_cells = True
-        try:
-            for i, r in enumerate(self.kernel):
-                for j, v in enumerate(r):
-                    if self._cells[i][j].value != v:
-                        self._cells[i][j].value = v
-        finally:
-            self._syncing_cells = False
+        for i, r in enumerate(self.kernel):
+            for j, v in enumerate(r):
+                if self._cells[i][j].value != v:
+                    self._cells[i][j].value = v
         if len(self._cell_box.children) != n * n:
             self._cell_box.children = [self._cells[i][j] for i in range(n) for j in range(n)]
             self._cell_box.layout.grid_template_columns = f"repeat({n}, 70px)"

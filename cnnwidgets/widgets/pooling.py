@@ -9,10 +9,11 @@ import ipywidgets as W
 import numpy as np
 import traitlets as T
 
-from ..core.arithmetic import coverage, kernel_positions
+from ..core.arithmetic import coverage, first_window, window_start
 from ..core.display import to_rgb8
 from ..core.pooling import pool2d, pool_winners
 from ..core.sizes import padding_amounts, pool_output_size
+from ._base import _Widget
 from ._common import (
     ERROR_STYLE,
     PAD_STYLE,
@@ -27,8 +28,8 @@ from ._common import (
     matrix_html,
     png_live,
     position_slider,
+    row,
     shape_text,
-    window_start,
 )
 from ._png import encode_png, upscale
 
@@ -50,16 +51,6 @@ def _random_grid(seed: int, shape: tuple[int, int]) -> list[list[int]]:
     return np.random.default_rng(seed).integers(0, 10, shape).tolist()
 
 
-def _first_window(n: int, k: int, strides: int, padding: str) -> np.ndarray:
-    # The first window (in reading order) holding each input cell, -1 for none:
-    # it picks the colour of the cell's block.
-    before, _ = padding_amounts(n, k, strides, padding)
-    first = np.full(n, -1, dtype=np.int64)
-    for w, start in reversed(list(enumerate(kernel_positions(n, k, strides, padding)))):
-        first[max(start - before, 0) : max(start - before + k, 0)] = w
-    return first
-
-
 def _window_colour(i: int, j: int) -> str:
     return f"background:{_WINDOW_COLOURS[(i % 2) * 2 + (j % 2)]};"
 
@@ -68,7 +59,7 @@ def _count(n: int) -> str:
     return f"{n:,}"
 
 
-class PoolingExplorer(W.VBox):
+class PoolingExplorer(_Widget):
     """Max vs average pooling on a small grid of numbers and on a photo.
 
     The grid view colours each pooling window, underlines the cell that wins
@@ -166,9 +157,6 @@ class PoolingExplorer(W.VBox):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self._ready = False
-        self._updating = False
-        self._following_grid = False
         self._image = image
         self.input: np.ndarray | None = None
         self.output: np.ndarray | None = None
@@ -180,7 +168,6 @@ class PoolingExplorer(W.VBox):
         self.message = ""
         self._rgb: np.ndarray | None = None
         self._rgb_version = 0
-        self._in_png_version = -1
         self._build_controls()
 
         self.mode, self.pool_size, self.strides, self.padding = mode, pool_size, strides, padding
@@ -189,8 +176,7 @@ class PoolingExplorer(W.VBox):
         self.grid = _random_grid(seed, (grid_size, grid_size)) if grid is None else grid
         self.row, self.col = row, col
         self._link_controls()
-        self._ready = True
-        self._update()
+        self._start()
 
     # ---- validation -------------------------------------------------------------------
 
@@ -228,80 +214,71 @@ class PoolingExplorer(W.VBox):
 
     @T.observe("grid_size")
     def _grid_size_changed(self, change):
-        if self._ready and not self._following_grid:
+        if not self._busy:
             self.grid = _random_grid(self.seed, (change["new"], change["new"]))
 
     @T.observe("seed")
     def _seed_changed(self, change):
-        if self._ready:
+        if not self._busy:
             self.grid = _random_grid(change["new"], np.shape(self.grid))
 
     @T.observe("grid")
     def _grid_changed(self, change):
         # The slider follows a grid set by hand, without drawing a new one.
-        self._following_grid = True
-        try:
+        with self._quiet():
             self.grid_size = min(max(len(change["new"]), _GRID_SIZES[0]), _GRID_SIZES[1])
-        finally:
-            self._following_grid = False
-        self._update()
+        self._refresh()
 
     @T.observe("photo", "size")
     def _photo_changed(self, change):
         self._rgb = None
-        self._update()
+        self._refresh()
 
     @T.observe("mode", "pool_size", "strides", "padding", "source", "row", "col")
     def _setting_changed(self, change):
-        self._update()
+        self._refresh()
 
     # ---- the one recompute --------------------------------------------------------------
 
     def _update(self) -> None:
         """Pool the current input with core, then redraw the views."""
-        if not self._ready or self._updating:
-            return
-        self._updating = True
+        on_grid = self.source == "grid"
+        if on_grid:
+            x = np.array(self.grid)
+        else:
+            if self._rgb is None:
+                self._rgb = load_picture(self._image, photo=self.photo, size=self.size)
+                self._rgb_version += 1
+            x = self._rgb
+        self.input = x
+        strides = self.pool_size if self.strides is None else self.strides
         try:
-            on_grid = self.source == "grid"
-            if on_grid:
-                x = np.array(self.grid)
-            else:
-                if self._rgb is None:
-                    self._rgb = load_picture(self._image, photo=self.photo, size=self.size)
-                    self._rgb_version += 1
-                x = self._rgb
-            self.input = x
-            strides = self.pool_size if self.strides is None else self.strides
-            try:
-                oh, ow = pool_output_size(x.shape[:2], self.pool_size, self.strides, self.padding)
-            except ValueError as err:
-                self._show_error(str(err), x)
-                return
-            self.message = ""
-            self.output_size = (oh, ow)
-            self.kept = oh * ow / (x.shape[0] * x.shape[1])
-            self.covered_rows, self.covered_cols = (
-                coverage(n, self.pool_size, strides, self.padding) > 0 for n in x.shape[:2]
-            )
-            first_r = _first_window(x.shape[0], self.pool_size, strides, self.padding)
-            first_c = _first_window(x.shape[1], self.pool_size, strides, self.padding)
-            self.output = pool2d(x, self.pool_size, self.strides, self.padding, self.mode)
-            self.winners = (
-                pool_winners(x, self.pool_size, self.strides, self.padding)
-                if on_grid and self.mode == "max"
-                else None
-            )
-            follow_output(self, self._sliders, (oh, ow))
+            oh, ow = pool_output_size(x.shape[:2], self.pool_size, self.strides, self.padding)
+        except ValueError as err:
+            self._show_error(str(err), x)
+            return
+        self.message = ""
+        self.output_size = (oh, ow)
+        self.kept = oh * ow / (x.shape[0] * x.shape[1])
+        self.covered_rows, self.covered_cols = (
+            coverage(n, self.pool_size, strides, self.padding) > 0 for n in x.shape[:2]
+        )
+        first_r = first_window(x.shape[0], self.pool_size, strides, self.padding)
+        first_c = first_window(x.shape[1], self.pool_size, strides, self.padding)
+        self.output = pool2d(x, self.pool_size, self.strides, self.padding, self.mode)
+        self.winners = (
+            pool_winners(x, self.pool_size, self.strides, self.padding)
+            if on_grid and self.mode == "max"
+            else None
+        )
+        follow_output(self, self._sliders, (oh, ow))
 
-            if on_grid:
-                self._draw_grid(x, first_r, first_c, strides)
-            else:
-                self._draw_photo(x)
-            self._summary_html.value = self._summary_text(x, oh, ow)
-            self._show(on_grid, error=False)
-        finally:
-            self._updating = False
+        if on_grid:
+            self._draw_grid(x, first_r, first_c, strides)
+        else:
+            self._draw_photo(x)
+        self._summary_html.value = self._summary_text(x, oh, ow)
+        self._show(on_grid, error=False)
 
     # ---- helpers of _update -------------------------------------------------------------
 
@@ -334,7 +311,7 @@ class PoolingExplorer(W.VBox):
                 line_s.append(css)
             values.append(line_v)
             styles.append(line_s)
-        self._grid_html.value = matrix_html(values, styles, fmt=str)
+        self._grid_html.value = matrix_html(values, styles, fmt=str, inline=False)
         out_styles = [
             [
                 _window_colour(i, j) + (_SELECTED_BORDER if (i, j) == (row, col) else "")
@@ -342,7 +319,7 @@ class PoolingExplorer(W.VBox):
             ]
             for i in range(self.output.shape[0])
         ]
-        self._out_grid_html.value = matrix_html(self.output, out_styles)
+        self._out_grid_html.value = matrix_html(self.output, out_styles, inline=False)
         self._in_caption.value = f"<b>input</b> {shape_text(x.shape)}"
         self._out_grid_caption.value = f"<b>output</b> {shape_text(self.output.shape)}"
 
@@ -361,9 +338,8 @@ class PoolingExplorer(W.VBox):
 
     def _draw_photo(self, x: np.ndarray) -> None:
         # The photo itself is encoded (and compressed) only when it changes.
-        if self._in_png_version != self._rgb_version:
+        if self._stale("in_png", self._rgb_version):
             self._in_image.value = encode_png(to_rgb8(x))
-            self._in_png_version = self._rgb_version
         pooled = to_rgb8(self.output)
         self._out_image.value = png_live(pooled)
         factor = fit_factor(pooled.shape, max(x.shape[:2]))
@@ -412,7 +388,7 @@ class PoolingExplorer(W.VBox):
     def _show_error(self, text: str, x: np.ndarray) -> None:
         self.message = text
         if self.source == "grid":  # the grid without windows, which no longer fit
-            self._grid_html.value = matrix_html(x)
+            self._grid_html.value = matrix_html(x, inline=False)
             self._in_caption.value = f"<b>input</b> {shape_text(x.shape)}"
         self.output = self.winners = self.output_size = self.kept = None
         self.covered_rows = self.covered_cols = None
@@ -436,14 +412,14 @@ class PoolingExplorer(W.VBox):
 
     def _build_controls(self) -> None:
         narrow = {"description_width": "70px"}
-        self._source_tb = W.ToggleButtons(options=list(SOURCES), style={"button_width": "64px"})
+        self._source_tb = W.ToggleButtons(options=list(SOURCES), style={"button_width": "auto"})
         self._mode_tb = W.ToggleButtons(
-            options=[("max", "max"), ("average", "avg")], style={"button_width": "72px"}
+            options=[("max", "max"), ("average", "avg")], style={"button_width": "auto"}
         )
         self._pool_tb = W.ToggleButtons(
             options=list(_POOL_SIZES),
             description="pool_size",
-            style={"button_width": "32px", **narrow},
+            style={"button_width": "auto", **narrow},
         )
         self._strides_dd = W.Dropdown(
             options=[("None (= pool_size)", 0)] + [(str(s), s) for s in _STRIDES],
@@ -454,7 +430,7 @@ class PoolingExplorer(W.VBox):
         self._padding_tb = W.ToggleButtons(
             options=["valid", "same"],
             description="padding",
-            style={"button_width": "56px", **narrow},
+            style={"button_width": "auto", **narrow},
         )
         self._photo_dd = W.Dropdown(
             description="photo", style=narrow, layout=W.Layout(width="220px")
@@ -464,12 +440,12 @@ class PoolingExplorer(W.VBox):
         )
         self._seed_btn = W.Button(description="new numbers", icon="refresh")
         self._seed_btn.on_click(lambda _: setattr(self, "seed", self.seed + 1))
-        self._grid_controls = W.HBox([self._size_slider, self._seed_btn])
+        self._grid_controls = row(self._size_slider, self._seed_btn)
         self._sliders = {
             "row": position_slider(self, "row", "output row"),
             "col": position_slider(self, "col", "output col"),
         }
-        self._position = W.HBox(list(self._sliders.values()))
+        self._position = row(*self._sliders.values())
 
         self._in_caption, self._out_grid_caption = W.HTML(), W.HTML()
         self._photo_caption, self._out_caption, self._big_caption = W.HTML(), W.HTML(), W.HTML()
@@ -503,14 +479,8 @@ class PoolingExplorer(W.VBox):
         self._summary_html = W.HTML()
         self.children = [
             W.HTML(STYLE),
-            W.HBox(
-                [self._source_tb, self._mode_tb, self._photo_dd, self._grid_controls],
-                layout=W.Layout(flex_flow="row wrap"),
-            ),
-            W.HBox(
-                [self._pool_tb, self._strides_dd, self._padding_tb],
-                layout=W.Layout(flex_flow="row wrap"),
-            ),
+            row(self._source_tb, self._mode_tb, self._photo_dd, self._grid_controls),
+            row(self._pool_tb, self._strides_dd, self._padding_tb),
             self._grid_panel,
             self._photo_panel,
             self._summary_html,

@@ -175,6 +175,9 @@ def test_marker_rings_the_window_on_the_input_picture():
 
 def test_code_block_matches_the_output():
     w = KernelPlayground(_photo(), kernel="outline", mode="grayscale", padding="valid", strides=2)
+    # Written when its panel opens, not at every edit while nobody reads it.
+    assert w._code_html.value == ""
+    w._code_box.selected_index = 0
     code = html.unescape(w._code_html.value)
     assert 'keras.layers.Conv2D(1, (3, 3), padding="valid", strides=2, use_bias=False)' in code
     assert "layer.set_weights([kernel[:, :, None, None]])" in code
@@ -228,3 +231,36 @@ def test_a_small_2d_image_opens_in_numbers_mode():
     assert w.mode == "numbers"
     np.testing.assert_array_equal(w.output, conv2d(grid, kernel))
     assert KernelPlayground(grid, kernel=kernel, mode="grayscale").mode == "grayscale"
+
+
+def test_marker_is_a_target_on_a_big_photo():
+    """A 3x3 window on a 256-pixel photo: rings 2 pixels thick and ticks that point at it
+    make a mark tens of pixels across (the old one-pixel rings made a 7-pixel dot)."""
+    img = np.full((256, 256, 3), 128, dtype=np.uint8)
+    w = KernelPlayground(img, kernel="identity", row=100, col=60)
+    pixels = _decode(w._in_image.value)
+    rows, cols = np.nonzero((pixels == [255, 215, 0]).all(axis=2))
+    assert rows.max() - rows.min() >= 40 and cols.max() - cols.min() >= 40
+    assert pixels[98, 60].tolist() == pixels[97, 60].tolist() == [255, 215, 0]  # 2 thick
+    assert pixels[99:102, 59:62].tolist() == img[99:102, 59:62].tolist()  # the window shows
+    out = _decode(w._out_image.value)
+    assert (out == [255, 215, 0]).all(axis=2).sum() >= (pixels == [255, 215, 0]).all(axis=2).sum()
+
+
+def test_a_change_sends_each_view_once(messages):
+    """A kernel edit: the output picture, the worked products and the kernel's cells each
+    go in one message; unchanged views send nothing, nor does the closed code panel."""
+    w = KernelPlayground(_photo((64, 64, 3)), kernel="sharpen")
+    messages.clear()
+    w.kernel = preset_kernel("emboss")
+    per_view = messages.per_view()
+    assert per_view and max(per_view.values()) == 1
+    sent = {id(v) for v, _ in messages.sent}
+    assert id(w._out_image) in sent and id(w._products_html) in sent
+    assert id(w._in_image) not in sent and id(w._code_html) not in sent
+    assert len(messages.of(w._out_image)) == 1
+    # The first message is the picture the learner is looking at.
+    assert messages.sent[0][0] is w._out_image
+    messages.clear()
+    w._code_box.selected_index = 0  # opening the panel writes the code, once
+    assert [keys for v, keys in messages.sent if v is w._code_html] == [("value",)]

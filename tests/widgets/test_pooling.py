@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from cnnwidgets.core import pool2d, pool_output_size, pool_winners
-from cnnwidgets.widgets.pooling import PoolingExplorer, _first_window
+from cnnwidgets.core import first_window, pool2d, pool_output_size, pool_winners
+from cnnwidgets.widgets.pooling import PoolingExplorer
 
 LECTURE_GRID = [[1, 3, 2, 0], [4, 2, 1, 1], [0, 1, 5, 6], [2, 2, 7, 8]]
 
@@ -137,4 +137,4 @@ def test_photo_view_keeps_a_quarter():
     ],
 )
 def test_first_window_picks_the_block_colour(args, expected):
-    assert _first_window(*args).tolist() == expected
+    assert first_window(*args).tolist() == expected
