@@ -3,16 +3,23 @@
 # Kept outside cnnwidgets.widgets so `import cnnwidgets` can list them without importing
 # ipywidgets.
 WIDGETS = (
+    "ActivationExplorer",
     "ArchitectureExplorer",
     "AugmentationPreview",
+    "BatchNormWidget",
+    "ColourConvWidget",
     "ConfusionMatrixWidget",
     "ConvCalculator",
     "FeatureMapViewer",
+    "KernelLearner",
     "KernelPlayground",
     "MistakesGallery",
     "PoolingExplorer",
     "Question",
+    "ReceptiveFieldWidget",
+    "SoftmaxWidget",
     "TrainingMonitor",
+    "keras3_table",
     "show_image",
     "show_images",
 )

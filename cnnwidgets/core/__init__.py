@@ -13,6 +13,7 @@ from . import (
     display,
     featuremaps,
     gradients,
+    keras3,
     kernels,
     metrics,
     params,
@@ -33,6 +34,7 @@ from .deeper import *  # noqa: F403
 from .display import *  # noqa: F403
 from .featuremaps import *  # noqa: F403
 from .gradients import *  # noqa: F403
+from .keras3 import *  # noqa: F403
 from .kernels import *  # noqa: F403
 from .metrics import *  # noqa: F403
 from .params import *  # noqa: F403
@@ -54,6 +56,7 @@ _MODULES = (
     display,
     featuremaps,
     gradients,
+    keras3,
     kernels,
     metrics,
     params,
