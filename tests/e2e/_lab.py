@@ -92,6 +92,16 @@ def copy_course(dest: Path, *, git: bool = True) -> Path:
     for name in _MAKE_LAB:
         shutil.copy2(REPO / name, dest / name)
     (dest / ".venv").symlink_to(REPO / ".venv", target_is_directory=True)
+    # The copy shares the repository's venv but not its package: were its pyproject.toml
+    # newer than the venv's stamp, the copy's `make lab` would reinstall the kit into the
+    # shared venv from a folder without cnnwidgets, and break it for every process. The
+    # repository's own `make` keeps its venv current; the copy's never rebuilds it.
+    stamp = REPO / ".venv" / ".installed"
+    if stamp.exists():
+        when = stamp.stat().st_mtime
+        for name in ("pyproject.toml", "jupyter/overrides.json"):
+            if (dest / name).stat().st_mtime > when:
+                os.utime(dest / name, (when, when))
     if git:
         subprocess.run([*_GIT, "init", "-q"], cwd=dest, check=True)
         subprocess.run([*_GIT, "add", "-A"], cwd=dest, check=True)
