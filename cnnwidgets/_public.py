@@ -10,6 +10,7 @@ WIDGETS = (
     "ColourConvWidget",
     "ConfusionMatrixWidget",
     "ConvCalculator",
+    "CurveComparison",
     "FeatureMapViewer",
     "KernelLearner",
     "KernelPlayground",

@@ -21,6 +21,7 @@ from .mistakes import MistakesGallery
 from .pooling import PoolingExplorer
 from .quiz import Question
 from .receptive import ReceptiveFieldWidget
+from .sweep import CurveComparison
 from .training import TrainingMonitor
 
 __all__ = list(WIDGETS)
