@@ -757,6 +757,13 @@ def command(
     return argv
 
 
+# Which process a message about a room speaks of, for the student and the instructor.
+RULES_PYTHON = (
+    "the rule's Python (the grader's process that runs answers under a task's rule, "
+    "cnnwidgets/grading/room.py)"
+)
+
+
 class Room:
     """One runner process and the conversation with it.
 
@@ -790,6 +797,7 @@ class Room:
         self._writer.start()
         self.cells: list[dict[str, Any]] = []  # the runner's "ran" replies, in order
         self.dead: str | None = None  # why it can answer no more
+        self._heard = False  # it has answered once: it started
         # First of all, what the rule forbids copying (answered like a cell, in order).
         self._pending.append(("the forbidden code's prints", 60.0))
         self._send({"op": "prints", "prints": forbidden_prints()})
@@ -824,16 +832,32 @@ class Room:
         self._pending.append((cell_id, timeout))
         self._send({"op": "cell", "id": cell_id, "source": source, "timeout": timeout})
 
-    def _log_tail(self) -> str:
+    def _log_text(self, most: int = 1 << 16) -> str:
+        """What this runner wrote to its log (its stderr), the last ``most`` bytes of it."""
         if self.log is None:
             return ""
         try:
             with open(self.log, "rb") as fh:
-                fh.seek(self._log_start)
-                lines = fh.read().decode(errors="replace").strip().splitlines()
+                fh.seek(max(self._log_start, fh.seek(0, os.SEEK_END) - most))
+                return fh.read().decode(errors="replace")
         except OSError:
             return ""
-        return "\n".join(lines[-3:])[-600:]
+
+    def _ended(self, cell: tuple[str, float] | None) -> str:
+        """How the runner ended, once it has (so its log is complete), and where."""
+        from ..processes import failure
+
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # its output closed, yet it runs on: _die kills it
+            pass
+        if not self._heard:
+            return failure(RULES_PYTHON, "could not start", self.proc.returncode, self._log_text())
+        where = f" in the cell {cell[0]!r}" if cell is not None else ""
+        return failure(
+            RULES_PYTHON, f"stopped{where} (os._exit, a signal or the memory limit?)",
+            self.proc.returncode, self._log_text(),
+        )  # fmt: skip
 
     def _die(self, why: str) -> RoomDead:
         self.dead = why
@@ -861,13 +885,9 @@ class Room:
                 continue
             chunk = os.read(fd, 1 << 16)
             if not chunk:
-                where = f" in the cell {cell[0]!r}" if cell is not None else ""
-                tail = self._log_tail()
-                raise self._die(
-                    f"the rule's Python stopped{where} (os._exit, a signal or the memory limit)"
-                    + (f": {tail}" if tail else "")
-                )
+                raise self._die(self._ended(cell))
             self._buffer += chunk
+        self._heard = True
         line, self._buffer = self._buffer.split(b"\n", 1)
         try:
             reply = json.loads(line)

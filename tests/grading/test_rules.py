@@ -7,6 +7,7 @@ disguise escapes a room is shown in the sandbox, by tests/instructor/test_rooms.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
@@ -189,6 +190,17 @@ def test_a_room_that_dies_says_where():
     with pytest.raises(rooms.RoomDead, match="stopped in the cell 'bye'"):
         room.check(["x"])
     assert "stopped in the cell 'bye'" in rule_violation(NUMPY_ONLY, ["x"], {"dead": room.dead})
+
+
+def test_a_room_that_cannot_start_says_which_process_and_why(tmp_path):
+    code = "import sys; sys.stderr.write('Traceback:\\nImportError: a broken runner\\n'); exit(3)"
+    room = rooms.Room([sys.executable, "-c", code], log=tmp_path / "room.log")
+    with pytest.raises(rooms.RoomDead) as dead:
+        room.check(["x"], timeout=30)
+    assert str(dead.value) == (
+        f"{rooms.RULES_PYTHON} could not start: it exited with status 3. The last lines of its "
+        "error output:\n  | Traceback:\n  | ImportError: a broken runner"
+    )
 
 
 def test_forged_reports_are_not_trusted_to_be_well_formed():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -41,3 +42,22 @@ def test_kernels_started_together_get_their_own_sockets_and_answer(tmp_path):
     assert all(len(f"{info['ip']}-{info['hb_port']}") < 100 for info in infos)
     leftovers = list(Path(socket_dir()).iterdir())
     assert leftovers == [], "shutting a kernel down removes its sockets"
+
+
+def test_a_kernels_error_output_is_passed_on_and_its_end_kept(capfd):
+    import subprocess
+    import sys
+
+    from cnnwidgets.instructor.isolation.kernels import ErrorOutput
+
+    output = ErrorOutput(keep=1000)
+    code = "import sys; sys.stderr.write('x' * 100_000 + '\\nthe end\\n')"
+    child = subprocess.Popen([sys.executable, "-c", code], stderr=output.open())
+    output.launched()
+    assert child.wait(timeout=60) == 0
+    for _ in range(100):  # the reader thread drains the pipe after the child is gone
+        if output.text().endswith("the end\n"):
+            break
+        time.sleep(0.05)
+    assert len(output.text()) == 1000 and output.text().endswith("x\nthe end\n")
+    assert capfd.readouterr().err.endswith("x" * 10 + "\nthe end\n")  # as before: in our log

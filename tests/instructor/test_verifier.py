@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cnnwidgets.instructor.autograde.execute import VerifiedExecute
 from cnnwidgets.instructor.isolation import bridge
 from cnnwidgets.instructor.isolation.bridge import BridgeError, decode, encode
 from cnnwidgets.instructor.isolation.sandbox import make_bridge
-from cnnwidgets.instructor.isolation.verifier import Verifier
+from cnnwidgets.instructor.isolation.verifier import VERIFIER, Verifier, VerifierDied
 
 # --- the bridge ------------------------------------------------------------------------------
 
@@ -381,3 +382,89 @@ def test_a_test_past_its_time_under_a_rule_costs_that_test_only(tmp_path):
     assert {k: v for k, v in errors.items() if k != "test_slow"} == {
         "test_rule": [], "test_after": [], "test_after_that": [],
     }, errors  # fmt: skip
+
+
+# --- plumbing that fails says what failed ----------------------------------------------------
+
+
+class _OtherCopyOfTheKit(VerifiedExecute):
+    """A grader whose isolated verifier imports a copy of the kit without the verifier (as
+    when a course folder holds a copy of the package the grader runs from)."""
+
+    def _verifier_argv(self) -> list[str]:
+        return [sys.executable, "-I", "-m", "cnnwidgets.instructor.isolation.no_such_verifier"]
+
+
+@pytest.mark.parametrize("answer_seconds", [0, 1], ids=["at-once", "after-it-exited"])
+def test_a_verifier_that_cannot_start_says_so_in_every_test_and_in_the_log(
+    tmp_path, caplog, answer_seconds
+):
+    """Not `BrokenPipeError: [Errno 32] Broken pipe`: which process, how it ended, its last
+    lines; the notebook is still graded, and the verifier is not started again for each test."""
+    import logging
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        _graded(f"import time\ntime.sleep({answer_seconds})\nx = 1", "answer", solution=True,
+                grade=False),
+        _graded("assert x == 1", "test_one"),
+        _graded("assert x == 1", "test_two"),
+    ]  # fmt: skip
+    client = _OtherCopyOfTheKit(
+        timeout=30,
+        kernel_manager_class="cnnwidgets.instructor.isolation.kernels.SocketKernelManager",
+        log=logging.getLogger("cnnkit-test"),
+    )
+    with caplog.at_level(logging.ERROR, logger="cnnkit-test"):
+        nb, _ = client.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    for cell in nb.cells[1:]:
+        (error,) = [o for o in cell.outputs if o.output_type == "error"]
+        assert error.ename == "GraderError"
+        assert error.evalue.startswith(f"{VERIFIER} could not start: it exited with status 1.")
+        assert "  | " in error.evalue and "No module named" in error.evalue
+        assert "no_such_verifier" in error.evalue
+    logged = [r.getMessage() for r in caplog.records]
+    assert len(logged) == 1 and "could not start" in logged[0] and "No module named" in logged[0]
+
+
+def test_a_verifier_that_dies_in_a_test_says_how():
+    own = _start()
+    try:
+        with pytest.raises(VerifierDied) as died:
+            own.run("t", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", 60, None)
+    finally:
+        own.close()
+    assert not died.value.starting
+    assert str(died.value).startswith(
+        f"{VERIFIER} stopped while running this test (a model too big for the memory limit?): "
+        "it was killed by SIGKILL (signal 9)"
+    )
+
+
+def test_a_kernel_that_cannot_start_says_so_with_its_last_lines(tmp_path):
+    import nbformat
+
+    from cnnwidgets.instructor.autograde.execute import KERNEL, KernelStartError
+    from cnnwidgets.instructor.isolation.kernels import SocketKernelManager
+
+    class Broken(SocketKernelManager):
+        def format_kernel_cmd(self, extra_arguments=None):
+            code = (
+                "import sys; sys.stderr.write('Traceback:\\nImportError: no ipykernel\\n'); exit(4)"
+            )
+            return [sys.executable, "-c", code]
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_graded("x = 1", "answer", solution=True, grade=False)]
+    client = VerifiedExecute(timeout=30, startup_timeout=30, kernel_manager_class=Broken)
+    with pytest.raises(KernelStartError) as failed:
+        client.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    message = str(failed.value)
+    # the worker starts a kernel again on nbclient's words: they stay in the message
+    assert message.startswith(f"{KERNEL} could not start (RuntimeError: Kernel died before")
+    assert message.endswith(
+        "it exited with status 4. The last lines of its error output:\n"
+        "  | Traceback:\n  | ImportError: no ipykernel"
+    )

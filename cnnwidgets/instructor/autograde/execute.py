@@ -25,7 +25,14 @@ from ..isolation.bridge import BRIDGE_MODULE, bridge_path
 from ..isolation.environment import unconfined_env
 from .steps import last_error_line
 
-__all__ = ["VerifiedExecute"]
+__all__ = ["KERNEL", "KernelStartError", "VerifiedExecute"]
+
+# Which process a message about the kernel speaks of, for the student and the instructor.
+KERNEL = "the student's kernel (the process that runs the submission's cells)"
+
+
+class KernelStartError(RuntimeError):
+    """The student's kernel could not start: the message says how it ended, and quotes it."""
 
 
 class VerifiedExecute(Execute):
@@ -76,6 +83,7 @@ class VerifiedExecute(Execute):
         self._cut_cells: set[int] = set()
         self._died_in: int | None = None
         self._verifier = None
+        self._verifier_failed: str | None = None  # why the verifier could not start
         self._own_dirs: list[str] = []
         self._rooms: dict = {}
         self._room_bridges: dict[str, str] = {}
@@ -85,6 +93,7 @@ class VerifiedExecute(Execute):
         self._room_cells: list[tuple[str, str, float]] = []
         self._reported: set[str] = set()
         self._kernel_dog = None  # the kernel's watchdog (nbclient lets go of the manager)
+        self._kernel_started = False  # it answered: the notebook's cells are running
         tests = [c.source for c in nb.cells if _is_test(c) and c.source.strip()]
         self._bound, self._room_rules = _rules_of(tests) if self.verify_tests else ({}, {})
         self._verify_from = next(
@@ -94,6 +103,12 @@ class VerifiedExecute(Execute):
         self._preload = any("keras" in source or "model" in source for source in tests)
         try:
             return super().preprocess(nb, resources, km)
+        except Exception as exc:
+            if self._kernel_started:
+                raise
+            message = self._kernel_failure(exc)
+            self.log.error("cnnkit: %s", message)
+            raise KernelStartError(message) from exc
         finally:
             if self._verifier is not None:
                 self._verifier.close()
@@ -105,7 +120,26 @@ class VerifiedExecute(Execute):
             for folder in self._own_dirs:
                 shutil.rmtree(folder, ignore_errors=True)
 
+    def create_kernel_manager(self):
+        # Kept: nbclient lets go of the manager when the kernel fails to start, and the
+        # manager holds the kernel's error output.
+        self._kernel_manager = super().create_kernel_manager()
+        return self._kernel_manager
+
+    def _kernel_failure(self, exc: Exception) -> str:
+        """Why the kernel did not start: nbclient's reason, how it ended, its last lines."""
+        from ...processes import failure
+
+        km = getattr(self, "_kernel_manager", None)
+        if not getattr(km, "launched", False):  # no process to tell of: the launch failed
+            return f"{KERNEL} could not start: {type(exc).__name__}: {exc}"
+        return failure(
+            KERNEL, f"could not start ({type(exc).__name__}: {exc})", km.exit_status(),
+            km.error_output.text(),
+        )  # fmt: skip
+
     def preprocess_cell(self, cell, resources, index):
+        self._kernel_started = True
         cell, resources = self._run_cell(cell, resources, index)
         note = self.cell_notes.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
         if note and cell.cell_type == "code":
@@ -178,10 +212,28 @@ class VerifiedExecute(Execute):
     # --- graded test cells, run by the verifier ----------------------------------------------
 
     def _start_verifier(self):
+        """A new verifier, or None if it cannot be started (:attr:`_verifier_failed` says
+        why: a verifier that could not start once is not started again for this notebook)."""
+        from ..isolation.verifier import VERIFIER
+
+        if self._verifier_failed is not None:
+            return None
+        try:
+            return self._new_verifier()
+        except OSError as exc:  # no such program, a sandbox that could not be made, ...
+            self._verifier_failed = f"{VERIFIER} could not start: {exc}"
+            self.log.error("cnnkit: %s", self._verifier_failed)
+            return None
+
+    def _verifier_argv(self) -> list[str]:
+        """The verifier's program; its options and bridge come after."""
+        return [sys.executable, "-I", "-m", "cnnwidgets.instructor.isolation.verifier"]
+
+    def _new_verifier(self):
         from ..isolation.sandbox import make_bridge
         from ..isolation.verifier import Verifier
 
-        argv = [sys.executable, "-I", "-m", "cnnwidgets.instructor.isolation.verifier"]
+        argv = self._verifier_argv()
         if self._preload:
             argv.append("--preload-keras")
         if self.course_secret:  # the hidden tests' inputs; no sandbox but the verifier's sees it
@@ -303,6 +355,9 @@ class VerifiedExecute(Execute):
             reason = self._watchdog_reason(self._room_dogs.get(key))
             if reason is not None:
                 return {"error": f"RuleRoomStopped: the grader stopped it: {reason}"}
+            if str(exc) not in self._reported:  # the grading log says it once
+                self._reported.add(str(exc))
+                self.log.error("cnnkit: %s", exc)
             return {"error": f"RuleRoomStopped: {exc}"}
 
     def _verify(self, cell, resources, index):
@@ -314,21 +369,22 @@ class VerifiedExecute(Execute):
             self._verifier = self._start_verifier()
         else:
             self._revive_rooms()
+        verifier = self._verifier
         try:
-            outputs = self._verifier.run(
+            if verifier is None:
+                raise VerifierDied(self._verifier_failed or "the verifier is not running")
+            outputs = verifier.run(
                 name, cell.source, self.timeout or 600,
                 lambda request, left: self._kernel_call(request, left, index),
                 self._room_call, self._bound,
             )  # fmt: skip
         except VerifierDied as exc:
             self._verifier = None
-            outputs = [
-                _error_dict(
-                    "GraderError",
-                    "the process running this test stopped (a model too big for the memory "
-                    f"limit?): {exc}",
-                )
-            ]
+            if verifier is not None:  # news: the grading log says it once
+                self.log.error("cnnkit: test %s: %s", name, exc)
+                if exc.starting:  # it would fail the same way again
+                    self._verifier_failed = str(exc)
+            outputs = [_error_dict("GraderError", str(exc))]
         if outputs is None:  # past the cell's time: the verifier's state is lost with it
             self._verifier.kill()
             self._verifier = None

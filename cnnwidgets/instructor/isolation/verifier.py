@@ -12,7 +12,8 @@ did to its own kernel (a redefined checker, a patched ``numpy``, an input
 transformer, an object whose ``__eq__`` always agrees) cannot reach the test.
 
 Protocol: JSON lines. The grader writes ``{"op": "run", "name", "source"}``
-and ``{"op": "reply", "stdout", "error"}``; the verifier writes
+and ``{"op": "reply", "stdout", "error"}``; the verifier writes ``{"op": "ready"}``
+once it has started (so a verifier that dies before it says it *could not start*),
 ``{"op": "kernel", "request": PATH}`` (run :func:`bridge.serve` on PATH in the
 student's kernel, then reply) and ``{"op": "done", "outputs": [...]}`` with
 the cell's nbformat outputs.
@@ -462,6 +463,7 @@ def main(argv: list[str] | None = None) -> None:
     # comes as the first line on stdin, never on a command line (any user can list those).
     secret = json.loads(sys.stdin.readline()) if "--course-secret" in argv else None
     hidden._use_course_secret(secret if isinstance(secret, str) and secret else None)
+    channel.send({"op": "ready"})
     while True:
         message = channel.receive()
         if preload_thread is not None:
@@ -480,7 +482,21 @@ def main(argv: list[str] | None = None) -> None:
 
 
 class VerifierDied(RuntimeError):
-    """The verifier process ended on its own (the message holds the end of its log)."""
+    """The verifier process ended on its own: the message says how, with the end of its log.
+
+    ``starting``: it ended before it said it was ready (it could not start).
+    """
+
+    def __init__(self, message: str, starting: bool = False) -> None:
+        super().__init__(message)
+        self.starting = starting
+
+
+# Which process a message about the verifier speaks of, for the student and the instructor.
+VERIFIER = (
+    "the verifier (the grader's process that runs the graded tests, "
+    "cnnwidgets.instructor.isolation.verifier)"
+)
 
 
 class Verifier:
@@ -494,6 +510,7 @@ class Verifier:
         ``--course-secret``)."""
         self.log = log
         self._log_start = log.stat().st_size if log.exists() else 0
+        self.ready = False  # it said it has started (its first message)
         with open(log, "ab") as err:
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
@@ -501,14 +518,42 @@ class Verifier:
             )  # fmt: skip
         self._buffer = b""
         if secret is not None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write((json.dumps(secret) + "\n").encode())
-            self.proc.stdin.flush()
+            try:
+                self._write(json.dumps(secret))
+            except OSError:  # it died already: the first run() says how
+                pass
+
+    def _write(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((line + "\n").encode())
+        self.proc.stdin.flush()
 
     def _send(self, message: dict) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write((json.dumps(message) + "\n").encode())
-        self.proc.stdin.flush()
+        try:
+            self._write(json.dumps(message))
+        except OSError:  # a broken pipe: the verifier is gone, say why
+            raise self._died() from None
+
+    def _died(self) -> VerifierDied:
+        """What ended the verifier, in words (once it has exited, so its log is complete)."""
+        from ...processes import failure
+
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # its output closed, yet it runs on: stop it
+            self.kill()
+        if not self.ready:
+            return VerifierDied(
+                failure(VERIFIER, "could not start", self.proc.returncode, self._log_text()),
+                starting=True,
+            )
+        hint = " (a model too big for the memory limit?)" if self.proc.returncode == -9 else ""
+        return VerifierDied(
+            failure(
+                VERIFIER, f"stopped while running this test{hint}", self.proc.returncode,
+                self._log_text(),
+            )
+        )  # fmt: skip
 
     def _receive(self, deadline: float) -> dict | None:
         """The next message, or ``None`` once ``deadline`` (monotonic) has passed."""
@@ -522,19 +567,19 @@ class Verifier:
                     return None
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
-                    raise VerifierDied(self._log_tail())
+                    raise self._died()
                 self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
-    def _log_tail(self) -> str:
+    def _log_text(self, most: int = 1 << 16) -> str:
+        """What this verifier wrote to its log (its stderr), the last ``most`` bytes of it."""
         try:
             with open(self.log, "rb") as fh:
-                fh.seek(self._log_start)
-                lines = fh.read().decode(errors="replace").strip().splitlines()
+                fh.seek(max(self._log_start, fh.seek(0, os.SEEK_END) - most))
+                return fh.read().decode(errors="replace")
         except OSError:
-            lines = []
-        return "\n".join(lines[-5:]) or "no message"
+            return ""
 
     def run(
         self,
@@ -560,7 +605,9 @@ class Verifier:
                 return None
             op = message.get("op")
             left = deadline - time.monotonic()
-            if op == "kernel":
+            if op == "ready":
+                self.ready = True
+            elif op == "kernel":
                 self._send({"op": "reply", **kernel_call(str(message["request"]), left)})
             elif op in ("room", "room_check"):
                 if room_call is None:
