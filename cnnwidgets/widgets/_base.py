@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import ipywidgets as W
 
+from ._common import ROOT
+
 T = TypeVar("T")
 _NOTHING = object()
 
@@ -60,6 +62,7 @@ class _Widget(W.VBox):
 
     def _start(self) -> None:
         """The traits hold their first values: draw the views for the first time."""
+        self.add_class(ROOT)
         self._ready = True
         self._refresh()
 

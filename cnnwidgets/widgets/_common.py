@@ -23,6 +23,7 @@ _JPEG_QUALITY = 90
 
 PIXELATED = "cnnw-pixelated"
 ROW = "cnnw-row"
+ROOT = "cnnw"  # every widget of the kit (see _base._Widget)
 GRID = "cnnw-grid"
 # One style sheet for every widget, in a <style> child of each (the same rules each time):
 # - browsers smooth images drawn larger than their pixels (zoom, HiDPI screens);
@@ -35,6 +36,8 @@ STYLE = (
     f".{PIXELATED} {{ image-rendering: pixelated; }}"
     f".{ROW} {{ flex-wrap: wrap; align-items: center; gap: 2px 12px; }}"
     f".{ROW} > * {{ flex: 0 0 auto; margin-left: 0; margin-right: 0; }}"
+    # A slider's readout keeps its text ("−0.20 – 0.20"); the track gives way instead.
+    f".{ROOT} .widget-readout {{ flex-shrink: 0; }}"
     f"table.{GRID} {{ border-collapse: collapse; margin: 2px; }}"
     f"table.{GRID} td {{ border: 1px solid #bbbbbb; padding: 2px 6px; min-width: 2em; "
     "text-align: right; font-family: monospace; }"

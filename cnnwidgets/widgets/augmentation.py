@@ -19,6 +19,7 @@ from ..core.augmentation import (
     translation_range,
     zoom_range,
 )
+from ._base import _Widget
 from ._common import (
     ERROR_STYLE,
     STYLE,
@@ -27,6 +28,7 @@ from ._common import (
     load_picture,
     png_live,
     pre_html,
+    row,
     show_live_photo,
 )
 from ._png import encode_png, upscale
@@ -38,6 +40,9 @@ _GAP = 2  # white pixels between the tiles
 _TILE_TARGET = 96  # tiny data-set images (8x8 digits, 25x25 faces) are drawn about this big
 _YOUR_IMAGE = "your image"
 _ZOOM_MIN = -0.95  # Keras takes zoom factors in (-1, 1]; -1 itself would zoom on one point
+# RandomRotation's factor is a fraction of a full turn: 0.5 (±180°) already allows every
+# angle, so the slider stops there; a larger factor set in code still works (and says so).
+_ROTATION_MAX = 0.5
 _FLIP_OPTIONS = [
     ("none", "none"),
     ("horizontal", "horizontal"),
@@ -80,7 +85,7 @@ def _round(value: float) -> float:
     return float(f"{float(value):.12g}") + 0.0
 
 
-class AugmentationPreview(W.VBox):
+class AugmentationPreview(_Widget):
     """Keras's augmentation layers on one picture: a seeded 5x5 grid of draws beside the original.
 
     Controls set the factors of ``RandomRotation``, ``RandomTranslation``,
@@ -208,9 +213,6 @@ class AugmentationPreview(W.VBox):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self._ready = False
-        self._updating = False
-        self._syncing = False
         self._image = image
         self._caption = caption
         self.original: np.ndarray | None = None
@@ -224,15 +226,13 @@ class AugmentationPreview(W.VBox):
         self.message = ""
         self._pipeline_key: list[dict] | None = None
         self._original_version = -1
-        self._shown_version = -1
         self._build_controls()
 
         self.photo, self.size = photo, size
         self.rotation, self.translation, self.zoom = rotation, translation, zoom
         self.flip, self.contrast, self.fill_mode, self.seed = flip, contrast, fill_mode, seed
         self._link_controls()
-        self._ready = True
-        self._update()
+        self._start()
 
     @classmethod
     def from_dataset(cls, name: str = "faces", index: int = 0, **kwargs) -> AugmentationPreview:
@@ -296,14 +296,14 @@ class AugmentationPreview(W.VBox):
     @T.observe("photo", "size")
     def _photo_changed(self, change):
         self.original = None
-        self._update()
+        self._refresh()
 
     @T.observe("rotation", "translation", "zoom", "flip", "contrast", "fill_mode", "seed")
     def _setting_changed(self, change):
-        self._update()
+        self._refresh()
 
     def _from_control(self, name: str, value: object) -> None:
-        if not self._syncing:
+        if not self._busy:
             setattr(self, name, value)
 
     def _zoom_from_slider(self, value: tuple[float, float]) -> None:
@@ -328,37 +328,31 @@ class AugmentationPreview(W.VBox):
 
     def _update(self) -> None:
         """Check the factors with core, draw the grid with the Keras layers, redraw the views."""
-        if not self._ready or self._updating:
-            return
-        self._updating = True
+        if self.original is None:
+            self.original = self._load()
+            self._original_version += 1
+        x = self.original
+        self.labels = self._labels(x.shape[:2])
+        self._sync_controls()
+        settings = self._settings()
         try:
-            if self.original is None:
-                self.original = self._load()
-                self._original_version += 1
-            x = self.original
-            self.labels = self._labels(x.shape[:2])
-            self._sync_controls()
-            settings = self._settings()
-            try:
-                self.specs = augmentation_specs(settings, seed=self.seed)
-                self.descriptions = describe_augmentation(settings, size=x.shape[:2])
-                self.code = augmentation_code(settings, size=x.shape[:2])
-            except ValueError as err:
-                self._show_error(str(err))
-                return
-            try:
-                self.pipeline = self._pipeline_for(self.specs)
-                batch = np.repeat(x[None], GRID_ROWS * GRID_COLUMNS, axis=0)
-                # One call on a batch of 25 copies: each copy draws its own amounts.
-                self.grid = np.asarray(self.pipeline(batch, training=True))
-                self.inference = np.asarray(self.pipeline(x[None], training=False))[0]
-            except Exception as err:  # Keras's own refusal, in its words
-                self._show_error(f"Keras refused these settings: {err}")
-                return
-            self.message = ""
-            self._draw()
-        finally:
-            self._updating = False
+            self.specs = augmentation_specs(settings, seed=self.seed)
+            self.descriptions = describe_augmentation(settings, size=x.shape[:2])
+            self.code = augmentation_code(settings, size=x.shape[:2])
+        except ValueError as err:
+            self._show_error(str(err))
+            return
+        try:
+            self.pipeline = self._pipeline_for(self.specs)
+            batch = np.repeat(x[None], GRID_ROWS * GRID_COLUMNS, axis=0)
+            # One call on a batch of 25 copies: each copy draws its own amounts.
+            self.grid = np.asarray(self.pipeline(batch, training=True))
+            self.inference = np.asarray(self.pipeline(x[None], training=False))[0]
+        except Exception as err:  # Keras's own refusal, in its words
+            self._show_error(f"Keras refused these settings: {err}")
+            return
+        self.message = ""
+        self._draw()
 
     # ---- helpers of _update -------------------------------------------------------------
 
@@ -457,9 +451,8 @@ class AugmentationPreview(W.VBox):
         x, grid = self.original, self.grid
         factor = fit_factor(x.shape, _TILE_TARGET)
         # The original changes only with the picture: encode it once.
-        if self._shown_version != self._original_version:
+        if self._stale("original", self._original_version):
             self._original_img.value = encode_png(upscale(_to_uint8(x), factor))
-            self._shown_version = self._original_version
         tiles = _to_uint8(grid)
         if factor > 1:
             tiles = np.repeat(np.repeat(tiles, factor, axis=1), factor, axis=2)
@@ -501,31 +494,27 @@ class AugmentationPreview(W.VBox):
     def _sync_controls(self) -> None:
         # Sliders show the traits when they can; a factor outside a slider's range is
         # left to the message instead of being clamped back into the trait.
-        self._syncing = True
-        try:
 
-            def show(control: W.Widget, value: object) -> None:
-                lo, hi = control.min, control.max
-                values = value if isinstance(value, tuple) else (value,)
-                if all(lo <= v <= hi for v in values) and control.value != value:
-                    control.value = value
+        def show(control: W.Widget, value: object) -> None:
+            lo, hi = control.min, control.max
+            values = value if isinstance(value, tuple) else (value,)
+            if all(lo <= v <= hi for v in values) and control.value != value:
+                control.value = value
 
-            show(self._rotation_slider, abs(self.rotation))
-            show(self._height_slider, abs(self.translation[0]))
-            show(self._width_slider, abs(self.translation[1]))
-            zoom = self.zoom if isinstance(self.zoom, tuple) else (-abs(self.zoom), abs(self.zoom))
-            show(self._zoom_slider, zoom)
-            show(self._contrast_slider, self.contrast)
-            if self.flip in dict(_FLIP_OPTIONS).values():
-                self._flip_tb.value = self.flip
-            if self.fill_mode in FILL_MODES:
-                self._fill_dd.value = self.fill_mode
-            for name, label in self._label_html.items():
-                label.value = (
-                    f"<span style='font-size:12px'>{html.escape(self.labels[name])}</span>"
-                )
-        finally:
-            self._syncing = False
+        show(self._rotation_slider, abs(self.rotation))
+        show(self._height_slider, abs(self.translation[0]))
+        show(self._width_slider, abs(self.translation[1]))
+        zoom = self.zoom if isinstance(self.zoom, tuple) else (-abs(self.zoom), abs(self.zoom))
+        show(self._zoom_slider, zoom)
+        show(self._contrast_slider, self.contrast)
+        if self.flip in dict(_FLIP_OPTIONS).values():
+            self._flip_tb.value = self.flip
+        if self.fill_mode in FILL_MODES:
+            self._fill_dd.value = self.fill_mode
+        if self._image is None:
+            self._photo_dd.value = self.photo
+        for name, label in self._label_html.items():
+            label.value = f"<span style='font-size:12px'>{html.escape(self.labels[name])}</span>"
 
     # ---- controls -------------------------------------------------------------------------
 
@@ -548,7 +537,7 @@ class AugmentationPreview(W.VBox):
         self._photo_dd = W.Dropdown(description="photo", layout=W.Layout(width="240px"))
         self._reseed_btn = W.Button(description="new draw", icon="refresh")
         self._reseed_btn.on_click(lambda _: setattr(self, "seed", self.seed + 1))
-        self._rotation_slider = slider("RandomRotation", 0.0, 1.0)
+        self._rotation_slider = slider("RandomRotation", 0.0, _ROTATION_MAX)
         self._height_slider = slider("shift height", 0.0, 1.0)
         self._width_slider = slider("shift width", 0.0, 1.0)
         self._zoom_slider = W.FloatRangeSlider(
@@ -564,7 +553,7 @@ class AugmentationPreview(W.VBox):
         self._flip_tb = W.ToggleButtons(
             options=_FLIP_OPTIONS,
             description="RandomFlip",
-            style={"button_width": "80px", **wide},
+            style={"button_width": "auto", **wide},
         )
         self._contrast_slider = slider("RandomContrast", 0.0, 1.0)
         self._fill_dd = W.Dropdown(
@@ -575,7 +564,7 @@ class AugmentationPreview(W.VBox):
             for name in ("rotation", "height", "width", "zoom", "flip", "contrast")
         }
         rows = [
-            W.HBox([control, self._label_html[name]], layout=W.Layout(align_items="center"))
+            row(control, self._label_html[name])
             for control, name in (
                 (self._rotation_slider, "rotation"),
                 (self._height_slider, "height"),
@@ -603,10 +592,7 @@ class AugmentationPreview(W.VBox):
         self._note_html, self._code_html = W.HTML(), W.HTML()
         self.children = [
             W.HTML(STYLE),
-            W.HBox(
-                [self._photo_dd, self._fill_dd, self._reseed_btn],
-                layout=W.Layout(flex_flow="row wrap"),
-            ),
+            row(self._photo_dd, self._fill_dd, self._reseed_btn),
             *rows,
             self._message_html,
             pictures,
@@ -620,7 +606,8 @@ class AugmentationPreview(W.VBox):
             from ..data import PHOTO_NAMES  # lazy: a data-set sample needs no photos
 
             self._photo_dd.options = list(PHOTO_NAMES)
-            W.link((self, "photo"), (self._photo_dd, "value"))
+            self._photo_dd.value = self.photo
+            self._bind(self._photo_dd, "photo")
         else:
             self._photo_dd.options = [self._caption or _YOUR_IMAGE]
             self._photo_dd.disabled = True

@@ -12,13 +12,14 @@ from ..core.arithmetic import ConvArithmetic, conv_arithmetic, conv_params_formu
 from ..core.params import conv_params
 from ..core.shapes import stack_table
 from ._base import _Widget
+from ._common import STYLE
 
 __all__ = ["ConvCalculator"]
 
 # Cells drawn per side of the padded input. Past this the picture shows the top-left
 # corner only: cells get too small to read, and the readout lists every unread row anyway.
 _MAX_CELLS = 32
-_PICTURE_PX = 420
+_PICTURE_PX = 340
 
 _PADDING, _UNREAD, _TAP, _OUTLINE = "#d1d5db", "#fca5a5", "#2563eb", "#1d4ed8"
 _ids = itertools.count()
@@ -115,7 +116,7 @@ def _svg_output(size: tuple[int, int], window: tuple[int, int]) -> str:
     """The output grid with the cell of the outlined kernel position filled."""
     oh, ow = size
     n_r, n_c = min(oh, _MAX_CELLS), min(ow, _MAX_CELLS)
-    cs = max(6, min(20, 200 // max(n_r, n_c)))
+    cs = max(4, min(20, 160 // max(n_r, n_c)))
     r, c = window
     cells = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{n_c * cs}" height="{n_r * cs}">',
@@ -198,6 +199,9 @@ class ConvCalculator(_Widget):
         0, help="Which kernel position to outline: output cells counted row by row from 0."
     )
 
+    # The readout and pictures are what a change is for: their message goes first.
+    _SEND_FIRST = ("_view",)
+
     _TRAITS = (
         "input_size",
         "kernel_size",
@@ -234,34 +238,50 @@ class ConvCalculator(_Widget):
         )
         self._uid = f"cnnconv{next(_ids)}"
         self.arithmetic: ConvArithmetic | None = None
-        narrow = W.Layout(width="190px")
         style = {"description_width": "90px"}
+
+        def box() -> W.Layout:  # one Layout per control: hiding one must not hide the others
+            return W.Layout(width="200px")
+
+        def wide() -> W.Layout:
+            return W.Layout(width="300px")
+
         # IntText, not bounded boxes, for sizes: a learner who types 0 or 2 should see
         # the sentence explaining why it fails, not a box that silently snaps back.
         self.controls: dict[str, W.Widget] = {
-            "height": W.IntText(description="height", layout=narrow, style=style),
-            "width": W.IntText(description="width", layout=narrow, style=style),
+            "height": W.IntText(description="height", layout=box(), style=style),
+            "width": W.IntText(description="width", layout=box(), style=style),
             "square": W.Checkbox(description="square input", indent=False),
-            "kernel_size": W.IntSlider(min=1, max=11, description="kernel_size", style=style),
-            "strides": W.IntSlider(min=1, max=5, description="strides", style=style),
+            "kernel_size": W.IntSlider(
+                min=1, max=11, description="kernel_size", style=style, layout=wide()
+            ),
+            "strides": W.IntSlider(min=1, max=5, description="strides", style=style, layout=wide()),
             "padding": W.Dropdown(
                 options=[("valid", "valid"), ("same", "same"), ("explicit p", "explicit")],
                 description="padding",
-                layout=narrow,
+                layout=box(),
                 style=style,
             ),
-            "p": W.IntText(description="p (zeros)", layout=narrow, style=style),
-            "dilation_rate": W.IntSlider(min=1, max=5, description="dilation_rate", style=style),
-            "in_channels": W.IntText(description="in_channels", layout=narrow, style=style),
-            "filters": W.IntText(description="filters", layout=narrow, style=style),
-            "position": W.IntSlider(min=0, max=0, description="position", style=style),
+            "p": W.IntText(description="p (zeros)", layout=box(), style=style),
+            "dilation_rate": W.IntSlider(
+                min=1, max=5, description="dilation_rate", style=style, layout=wide()
+            ),
+            "in_channels": W.IntText(description="in_channels", layout=box(), style=style),
+            "filters": W.IntText(description="filters", layout=box(), style=style),
+            "position": W.IntSlider(
+                min=0, max=0, description="position", style=style, layout=wide()
+            ),
         }
-        self._play = W.Play(interval=600, min=0, max=0, layout=W.Layout(width="90px"))
-        W.jslink((self._play, "value"), (self.controls["position"], "value"))
         c = self.controls
-        self._readout = W.HTML()
-        self._picture = W.HTML()
-        self._output_picture = W.HTML()
+        # The Play buttons step the slider in the browser; the slider's range reaches them
+        # there too (jslink), so a new output size is one message, the slider's.
+        self._play = W.Play(interval=600, min=0, max=0, description="play the positions")
+        W.jslink((self._play, "value"), (c["position"], "value"))
+        W.jslink((c["position"], "max"), (self._play, "max"))
+        # The zeros Keras adds, per side, as numbers (from core.arithmetic, as in the text).
+        self._zeros = W.HTML(layout=W.Layout(margin="0 0 0 94px"))
+        # Readout, pictures and legend in one view: one message per change.
+        self._view = W.HTML(layout=W.Layout(flex="1 1 360px", min_width="0"))
         left = W.VBox(
             [
                 W.HTML("<b>Input</b>"),
@@ -275,20 +295,18 @@ class ConvCalculator(_Widget):
                 c["strides"],
                 c["padding"],
                 c["p"],
+                self._zeros,
                 c["dilation_rate"],
                 W.HTML("<b>Step through the positions</b>"),
-                W.HBox([c["position"], self._play]),
+                c["position"],
+                W.HBox([self._play], layout=W.Layout(margin="0 0 0 94px")),
             ],
-            layout=W.Layout(width="340px"),
+            layout=W.Layout(flex="0 0 310px", margin="0 16px 0 0"),
         )
-        pictures = W.HBox(
-            [
-                W.VBox([W.HTML("<b>Padded input</b>"), self._picture]),
-                W.VBox([W.HTML("<b>Output</b>"), self._output_picture]),
-            ],
-            layout=W.Layout(grid_gap="16px"),
-        )
-        self.children = [W.HBox([left, W.VBox([self._readout, pictures, W.HTML(_LEGEND)])])]
+        self.children = [
+            W.HTML(STYLE),
+            W.HBox([left, self._view], layout=W.Layout(flex_flow="row wrap")),
+        ]
         for control in c.values():
             control.observe(self._on_control, names="value")
         self.observe(self._on_trait, names=list(self._TRAITS))
@@ -308,8 +326,8 @@ class ConvCalculator(_Widget):
         with self._quiet():
             if owner in (c["height"], c["width"], c["square"]):
                 square = c["square"].value
-                if square:
-                    c["width"].value = c["height"].value
+                if owner is c["square"]:
+                    c["width"].value = c["height"].value  # a square's width, to start from
                 h, w = c["height"].value, c["width"].value
                 self.input_size = h if square else (h, w)
             elif owner in (c["padding"], c["p"]):
@@ -323,27 +341,31 @@ class ConvCalculator(_Widget):
     def _show_traits(self) -> None:
         """Put the traits' values in the controls (a lesson may set the traits directly)."""
         c = self.controls
-        with self._quiet():
-            size = self.input_size
-            square = not isinstance(size, tuple)
-            c["square"].value = square
-            c["height"].value, c["width"].value = (size, size) if square else size
-            c["width"].disabled = square
-            for name in ("kernel_size", "strides", "dilation_rate"):
-                slider, value = c[name], getattr(self, name)
-                # Widen the slider for a value set in code, even an impossible one (0): the
-                # slider shows what the message talks about, and moving it back fixes it.
-                slider.max, slider.min = max(slider.max, value), min(slider.min, value)
-                slider.value = value
-            pad = self.padding
-            if isinstance(pad, str) and pad.lower() in ("valid", "same"):
-                c["padding"].value = pad.lower()
-            elif not isinstance(pad, str):
-                c["padding"].value = "explicit"
-                c["p"].value = pad
-            c["p"].disabled = c["padding"].value != "explicit"
-            c["in_channels"].value = self.in_channels
-            c["filters"].value = self.filters
+        size = self.input_size
+        square = not isinstance(size, tuple)
+        c["square"].value = square
+        c["height"].value = size if square else size[0]
+        # A square input has one size: the width box goes (and sends nothing while hidden).
+        if not square:
+            c["width"].value = size[1]
+        c["width"].layout.display = "none" if square else None
+        for name in ("kernel_size", "strides", "dilation_rate"):
+            slider, value = c[name], getattr(self, name)
+            # Widen the slider for a value set in code, even an impossible one (0): the
+            # slider shows what the message talks about, and moving it back fixes it.
+            slider.max, slider.min = max(slider.max, value), min(slider.min, value)
+            slider.value = value
+        pad = self.padding
+        if isinstance(pad, str) and pad.lower() in ("valid", "same"):
+            c["padding"].value = pad.lower()
+        elif not isinstance(pad, str):
+            c["padding"].value = "explicit"
+            c["p"].value = pad
+        # p is typed only for explicit padding; the zeros of every mode are shown below it.
+        c["p"].layout.display = None if c["padding"].value == "explicit" else "none"
+        c["p"].disabled = c["padding"].value != "explicit"
+        c["in_channels"].value = self.in_channels
+        c["filters"].value = self.filters
 
     # --- the one place that computes --------------------------------------------------------
 
@@ -480,7 +502,7 @@ class ConvCalculator(_Widget):
                 "<div style='color:#92400e;border:1px solid #d97706;padding:6px;margin-top:6px'>"
                 f"⚠ {html.escape(self.note)}</div>"
             )
-        self._readout.value = f"<div style='font-family:monospace;line-height:1.6'>{body}</div>"
+        readout = f"<div style='font-family:monospace;line-height:1.6'>{body}</div>"
         self.message = "\n".join(
             ([self.error] if self.error else [])
             + [f"{k}: {v}" for k, v in lines]
@@ -488,17 +510,17 @@ class ConvCalculator(_Widget):
         )
         geo = self.arithmetic
         c = self.controls
-        with self._quiet():
-            last = max(self.n_positions - 1, 0)
-            c["position"].max = self._play.max = last
-            c["position"].value = min(max(self.position, 0), last)
+        last = max(self.n_positions - 1, 0)
+        c["position"].max = last
+        c["position"].value = min(max(self.position, 0), last)
+        self._zeros.value = f"<span style='font-size:12px'>{html.escape(_zeros_text(geo))}</span>"
         if geo is None:
             self.truncated = False
             self.picture = (
                 "<div style='color:#b42318;width:300px'>No picture for these settings: "
                 "see the message above.</div>"
             )
-            self._output_picture.value = ""
+            pictures = self.picture
         else:
             self.picture, self.truncated = _svg_picture(geo, self.window_output, self._uid)
             ph, pw = geo.padded_size
@@ -509,7 +531,26 @@ class ConvCalculator(_Widget):
                 )
             self.picture += f"<div style='font-size:12px'>{note}</div>"
             oh, ow = geo.output_size
-            self._output_picture.value = _svg_output(geo.output_size, self.window_output) + (
+            output = _svg_output(geo.output_size, self.window_output) + (
                 f"<div style='font-size:12px'>{oh} × {ow}, one cell per position</div>"
             )
-        self._picture.value = self.picture
+            pictures = (
+                "<div style='display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-start;"
+                "margin:6px 0'>"
+                f"<div><b>Padded input</b>{self.picture}</div>"
+                f"<div><b>Output</b>{output}</div></div>"
+            )
+        self._view.value = readout + pictures + (_LEGEND if geo is not None else "")
+
+
+def _zeros_text(geo: ConvArithmetic | None) -> str:
+    """The zeros Keras adds on each side, from the arithmetic the text quotes."""
+    if geo is None:
+        return ""
+    r, c = geo.rows, geo.cols
+    sides = (r.pad_before, r.pad_after, c.pad_before, c.pad_after)
+    if not any(sides):
+        return "zeros added: none"
+    if len(set(sides)) == 1:
+        return f"zeros added: {sides[0]} on every side"
+    return f"zeros added: {sides[0]} top, {sides[1]} bottom, {sides[2]} left, {sides[3]} right"

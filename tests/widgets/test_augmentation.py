@@ -268,3 +268,21 @@ def test_docstring_examples():
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 6
+
+
+def test_rotation_slider_stops_at_half_a_turn():
+    """RandomRotation's valid range for a learner: ±0.5 of a turn already gives every angle,
+    so the slider ends at 0.5 (±180°), not at 1 (±360°, every angle twice)."""
+    from cnnwidgets.core.augmentation import rotation_degrees
+
+    w = AugmentationPreview(np.zeros((8, 8)), zoom=0, translation=0)
+    assert w._rotation_slider.max == 0.5
+    assert rotation_degrees(w._rotation_slider.max) == (-180.0, 180.0)
+    w.rotation = 0.7  # in code, past the slider: Keras takes it, and the label says what it is
+    assert w.grid is not None and "±252°" in w.labels["rotation"]
+    assert w._rotation_slider.value <= 0.5
+
+
+def test_flip_buttons_fit_their_labels():
+    w = AugmentationPreview(np.zeros((8, 8)), zoom=0, translation=0)
+    assert w._flip_tb.style.button_width == "auto"  # "horizontal" whole, not "horizo…"

@@ -75,7 +75,9 @@ def test_moving_controls_sets_the_traits():
     c["in_channels"].value = 3
     assert calc.params == conv_params(5, 3, 64) and calc.output_shape == (None, 28, 20, 64)
     c["square"].value = True
-    assert calc.input_size == 28 and c["width"].value == 28 and c["width"].disabled
+    assert calc.input_size == 28 and c["width"].layout.display == "none"
+    c["square"].value = False  # the width box comes back holding the square's side
+    assert c["width"].layout.display is None and c["width"].value == 28
 
 
 def test_setting_traits_moves_the_controls():
@@ -123,7 +125,7 @@ def test_impossible_settings_explain_themselves(settings, sentence):
     assert sentence in calc.error
     assert calc.output_size is None and calc.output_shape is None and calc.formula is None
     assert calc.message.startswith(calc.error)
-    assert html.escape(sentence.split(" (")[0]) in calc._readout.value
+    assert html.escape(sentence.split(" (")[0]) in calc._view.value
     assert "No picture" in calc.picture
 
 
@@ -196,3 +198,44 @@ def test_settings_keras_refuses_get_a_note_not_an_error():
     assert calc.note is None
     calc.padding = 1
     assert "padding='valid' or 'same'" in calc.note and "ZeroPadding2D(1)" in calc.note
+
+
+@pytest.mark.parametrize(
+    ("settings", "zeros"),
+    [
+        ({"input_size": 28, "kernel_size": 7, "padding": "same"}, "3 on every side"),
+        ({"input_size": 28, "kernel_size": 3}, "none"),
+        ({"input_size": 6, "kernel_size": 3, "strides": 2, "padding": "same"}, "0 top, 1 bottom"),
+        ({"input_size": 5, "kernel_size": 3, "padding": 2}, "2 on every side"),
+    ],
+)
+def test_padding_shown_as_numbers_matches_the_text(settings, zeros):
+    """The zeros beside the padding menu are the formula's: 'Keras pads 3' reads 3, not 0."""
+    calc = ConvCalculator(**settings)
+    shown = html.unescape(calc._zeros.value)
+    assert zeros in shown
+    geo = calc.arithmetic
+    assert (geo.rows.pad_before, geo.rows.pad_after) == calc.padding_rows
+    if settings.get("padding") == "same":
+        before, after = calc.padding_rows
+        assert f"pads {before} top/left and {after} bottom/right" in calc.formula
+    # The typed p is for explicit padding only: elsewhere it is hidden, never a stale 0.
+    explicit = isinstance(settings.get("padding"), int)
+    assert (calc.controls["p"].layout.display is None) == explicit
+
+
+def test_a_change_is_one_message_per_view(messages):
+    """A new height: the readout and pictures in one message, first; the position slider's
+    new range in one more; the Play buttons follow the slider in the browser (jslink)."""
+    calc = ConvCalculator()
+    messages.clear()
+    calc.controls["height"].set_state({"value": 31})  # as the browser's message does
+    assert calc.output_size == (29, 29)
+    views = [v for v, _ in messages.sent]
+    assert views[0] is calc._view
+    assert max(messages.per_view().values()) == 1
+    assert set(map(id, views)) <= {id(calc._view), id(calc.controls["position"])}
+    assert messages.of(calc.controls["position"]) == [("max",)]
+    messages.clear()
+    calc.controls["position"].set_state({"value": 5})  # a step: the outline moves, nothing else
+    assert [v for v, _ in messages.sent] == [calc._view]
