@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ._validate import padding_mode, pair
+from .shapes import _snake
 from .sizes import conv_output_size, padding_amounts, pool_output_size
 
 __all__ = ["receptive_field_table", "receptive_window", "receptive_mask", "RECEPTIVE_LAYERS"]
@@ -114,7 +115,7 @@ def _trace(input_size: int | tuple[int, int], layers: list[dict[str, Any]]) -> l
             raise ValueError(f"Layer {index} ({kind}): {err}") from None
         n = counts.get(str(kind), 0)
         counts[str(kind)] = n + 1
-        base = str(kind).lower() if n == 0 else f"{str(kind).lower()}_{n}"
+        base = _snake(str(kind)) if n == 0 else f"{_snake(str(kind))}_{n}"  # Keras's names
         rows.append(
             {
                 "name": spec.get("name", base),

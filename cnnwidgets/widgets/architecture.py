@@ -11,6 +11,7 @@ import ipywidgets as W
 import traitlets
 
 from ..core.architectures import ARCHITECTURES, architecture, keras_code
+from ..core.deeper import layer_inputs
 from ..core.shapes import STACK_LAYERS, param_shares, param_totals, shape_table, stack_table
 from ._base import _Widget
 
@@ -97,8 +98,9 @@ class ArchitectureExplorer(_Widget):
 
     Give a stack of layer specs (editable with controls: change a layer's
     arguments, add or remove layers, and the table follows) or a built Keras
-    model with :meth:`from_model`. ``preset("cats_vs_dogs")`` and friends load
-    the course's reference models. Tables come from
+    model with :meth:`from_model` (a functional model that branches, such as a
+    residual block, gets a "Connected to" column). ``preset("cats_vs_dogs")``,
+    ``preset("vgg")`` and friends load the course's reference models. Tables come from
     :func:`cnnwidgets.core.shapes.stack_table` and
     :func:`~cnnwidgets.core.shapes.shape_table`; an invalid stack shows the
     sentence naming the layer at fault.
@@ -180,11 +182,20 @@ class ArchitectureExplorer(_Widget):
             layout=W.Layout(display="" if self.editable else "none"),
         )
         self.children = [self._heading, self._editor, self._error, self._table, self._code_box]
+        # Who feeds whom, shown when the model is not a chain (a skip connection, a branch).
+        self.connections: dict[str, list[str]] = {}
         if self.model is not None:
             try:
                 self._model_rows, self._model_error = shape_table(self.model), None
             except ValueError as err:
                 self._model_rows, self._model_error = [], str(err)
+            try:
+                inputs = layer_inputs(self.model)
+            except (AttributeError, KeyError, TypeError, ValueError, NotImplementedError):
+                inputs = {}
+            fed = [name for names in inputs.values() for name in names]
+            if any(len(names) > 1 for names in inputs.values()) or len(fed) != len(set(fed)):
+                self.connections = inputs
         self.observe(self._on_trait, names=["input_shape", "layers", "title"])
         self._start()
 
@@ -215,7 +226,7 @@ class ArchitectureExplorer(_Widget):
     @classmethod
     def preset(cls, name: str) -> ArchitectureExplorer:
         """One of the course's models as an editable stack: ``"mnist"``, ``"cifar"``,
-        ``"cats_vs_dogs"`` or ``"mlp"`` (see ``cnnwidgets.core.architectures``).
+        ``"cats_vs_dogs"``, ``"mlp"`` or ``"vgg"`` (see ``cnnwidgets.core.architectures``).
 
         Examples
         --------
@@ -406,6 +417,13 @@ class ArchitectureExplorer(_Widget):
             f"<pre style='font-size:12px'>{html.escape(self.code)}</pre>" if self.code else ""
         )
 
+    def _inputs_cell(self, row: dict[str, Any], cell: str) -> str:
+        if not self.connections:
+            return ""
+        names = self.connections.get(row["name"], [])
+        text = ", ".join(names) if names else "-"
+        return f"<td style='{cell.format('left')}'>{html.escape(text)}</td>"
+
     def _table_html(self) -> str:
         # The chart is CSS bars inside the table, one per layer beside its name: no JS,
         # a few kilobytes, and it survives in a saved notebook. A plotly FigureWidget would
@@ -421,6 +439,7 @@ class ArchitectureExplorer(_Widget):
                 ("Output shape", "left"),
                 ("Param #", "right"),
                 ("Share of the parameters", "left"),
+                *((("Connected to", "left"),) if self.connections else ()),
             )
         )
         body = []
@@ -443,7 +462,7 @@ class ArchitectureExplorer(_Widget):
                 f"({html.escape(row['layer'])})</td>"
                 f"<td style='{cell.format('left')}'>{html.escape(_shape(row['output_shape']))}</td>"
                 f"<td style='{cell.format('right')}'>{row['params']:,}</td>"
-                f"<td style='{cell.format('left')}'>{bar}</td></tr>"
+                f"<td style='{cell.format('left')}'>{bar}</td>{self._inputs_cell(row, cell)}</tr>"
             )
         if self.error and self.editable:
             body.append(

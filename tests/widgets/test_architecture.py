@@ -24,7 +24,13 @@ def _build(code: str):
 
 @pytest.mark.parametrize(
     ("name", "total"),
-    [("mnist", 220_234), ("cifar", 528_054), ("cats_vs_dogs", 3_453_121), ("mlp", 669_706)],
+    [
+        ("mnist", 220_234),
+        ("cifar", 528_054),
+        ("cats_vs_dogs", 3_453_121),
+        ("mlp", 669_706),
+        ("vgg", 814_122),
+    ],
 )
 def test_presets(name, total):
     ex = ArchitectureExplorer.preset(name)
@@ -167,3 +173,24 @@ def test_unknown_preset_and_layer():
         ArchitectureExplorer().add_layer("Conv3D")
     ex = ArchitectureExplorer((28, 28, 1), [{"layer": "Conv3D"}])
     assert ex.error.startswith("Layer 1: unknown layer 'Conv3D'") and ex.code is None
+
+
+def test_a_residual_block_shows_who_feeds_whom():
+    from cnnwidgets.core.deeper import residual_block_table
+
+    keras = _keras()
+    layers = keras.layers
+    inputs = keras.Input((16, 16, 32), name="input")
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv_a")(inputs)
+    x = layers.Conv2D(64, 3, padding="same", name="conv_b")(x)
+    shortcut = layers.Conv2D(64, 1, name="projection")(inputs)
+    outputs = layers.Activation("relu", name="relu")(layers.Add(name="add")([shortcut, x]))
+    ex = ArchitectureExplorer.from_model(keras.Model(inputs, outputs))
+    expected = residual_block_table((16, 16, 32), 64)
+    assert ex.connections == {r["name"]: r["inputs"] for r in expected}
+    assert [r["params"] for r in ex.table] == [r["params"] for r in expected]
+    assert "Connected to" in ex._table.value and "projection, conv_b" in ex._table.value
+    chain = ArchitectureExplorer.from_model(
+        keras.Sequential([keras.Input((4,)), layers.Dense(2), layers.Dense(1)])
+    )
+    assert chain.connections == {} and "Connected to" not in chain._table.value
