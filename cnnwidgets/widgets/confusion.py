@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from ..core.metrics import (
     confusion_matrix,
     normalize_confusion,
 )
+from ._base import _Widget
 from ._common import ERROR_STYLE, PIXELATED, STYLE, fit_factor
 from ._png import encode_png, upscale
 
@@ -147,7 +147,7 @@ def _as_counts(cm: object) -> list[list[int]]:
         raise T.TraitError(str(err)) from None
 
 
-class ConfusionMatrixWidget(W.VBox):
+class ConfusionMatrixWidget(_Widget):
     """A confusion matrix with live accuracy, precision, recall and F1, and its images.
 
     Rows are true classes and columns predicted classes, as in scikit-learn.
@@ -254,8 +254,6 @@ class ConfusionMatrixWidget(W.VBox):
                 "A matrix built from predictions counts those predictions and cannot be "
                 "edited; use ConfusionMatrixWidget(cm, editable=True) to type counts."
             )
-        self._ready = False
-        self._busy = False
         self._samples = _samples
         self.editable = bool(editable)
         super().__init__(
@@ -282,8 +280,7 @@ class ConfusionMatrixWidget(W.VBox):
         self.cell_inputs: list[list[W.IntText]] = []
         self._matrix_widgets: list[W.Widget] = []
         self._build()
-        self._ready = True
-        self._update()
+        self._start()
 
     # --- constructors -------------------------------------------------------------------------
 
@@ -407,7 +404,7 @@ class ConfusionMatrixWidget(W.VBox):
     @T.validate("cm")
     def _valid_cm(self, proposal):
         counts = _as_counts(proposal["value"])
-        if getattr(self, "_ready", False) and self._samples is not None and counts != self.cm:
+        if self._ready and self._samples is not None and counts != self.cm:
             raise T.TraitError(
                 "This matrix counts the predictions it was built from; to try other counts "
                 "use ConfusionMatrixWidget(cm, editable=True) or from_counts(...)."
@@ -432,8 +429,9 @@ class ConfusionMatrixWidget(W.VBox):
             self._edit_note = ""
             n = len(change["new"])
             if self.selected is not None and max(self.selected) >= n:
-                self.selected = None  # a cell of the old matrix; this redraws once more
-        self._update()
+                with self._quiet():
+                    self.selected = None  # a cell of the old matrix
+        self._refresh()
 
     def _on_click(self, cell: tuple[int, int]) -> None:
         # A second click on the selected cell closes it.
@@ -462,21 +460,10 @@ class ConfusionMatrixWidget(W.VBox):
             cell = (self._pick_true.value, self._pick_pred.value)
             self.selected = None if min(cell) < 0 else cell
 
-    @contextmanager
-    def _quiet(self):
-        # Filling the controls from the traits must not write back to the traits.
-        self._busy = True
-        try:
-            yield
-        finally:
-            self._busy = False
-
     # --- the one recompute --------------------------------------------------------------------
 
     def _update(self) -> None:
         """Recompute every number with core.metrics, then redraw."""
-        if not self._ready or self._busy:
-            return
         counts = np.array(self.cm, dtype=np.int64)
         n = counts.shape[0]
         if n != self._size:
@@ -792,17 +779,24 @@ class ConfusionMatrixWidget(W.VBox):
                 grid_template_columns=f"repeat(auto-fill, {_IMAGE_PX + 24}px)", grid_gap="4px"
             ),
         )
+        # What a click shows sits next to the matrix: beside it when the notebook is wide
+        # enough, else right under it, never below the metrics table.
+        self._selection_box = W.VBox(
+            [self._selection, self._gallery],
+            layout=W.Layout(flex="1 1 300px", min_width="280px", margin="0 0 0 12px"),
+        )
         self.children = [
             W.HTML(STYLE),
             self._normalize_tb,
             self._normalize_note,
-            W.HBox([self._matrix_box, self._editor_box], layout=W.Layout(flex_flow="row wrap")),
+            W.HBox(
+                [self._matrix_box, self._editor_box, self._selection_box],
+                layout=W.Layout(flex_flow="row wrap", align_items="flex-start"),
+            ),
             self._summary,
             self._formulas,
             self._table,
             self._message,
-            self._selection,
-            self._gallery,
         ]
 
     def _build_matrix(self, n: int) -> None:

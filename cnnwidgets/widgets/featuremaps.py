@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ import traitlets as T
 
 from ..core.display import diverging_rgb, to_rgb8
 from ..core.featuremaps import NORMALIZE, filter_grid, grid_shape, tile_maps
+from ._base import _Widget
 from ._common import ERROR_STYLE, STYLE, fit_factor, image_panel, shape_text
 from ._png import encode_png, upscale
 
@@ -104,7 +104,7 @@ def _enlarge_tiles(small: np.ndarray, cell: tuple[int, int], scale: int) -> np.n
     return rgb[rows[:, None], cols[None, :]]
 
 
-class FeatureMapViewer(W.VBox):
+class FeatureMapViewer(_Widget):
     """What a trained model sees: all feature maps of a layer for one image, its filters, its guess.
 
     Pick a layer (every layer with a spatial ``(height, width, channels)`` output:
@@ -189,7 +189,6 @@ class FeatureMapViewer(W.VBox):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self._ready = False
         self.model = model
         self._width = int(width)
         self.X = np.asarray(X)
@@ -206,11 +205,9 @@ class FeatureMapViewer(W.VBox):
         self._shapes: dict[str, tuple[int, ...]] = {}
         self._kinds: dict[str, str] = {}
         self._sub = None
-        self._cache: OrderedDict[int, list[np.ndarray]] = OrderedDict()
         self._probability_note = ""
         self._logits = False
         self._small: np.ndarray | None = None
-        self._drawn_index: int | None = None
         self._build_controls()
 
         problem = self._inspect_model()
@@ -222,8 +219,7 @@ class FeatureMapViewer(W.VBox):
         self.normalize, self.columns = normalize, columns
         self.index = index
         self._link_controls()
-        self._ready = True
-        self._update()
+        self._start()
 
     # ---- the model ------------------------------------------------------------------------
 
@@ -296,15 +292,12 @@ class FeatureMapViewer(W.VBox):
 
     def _forward(self, index: int) -> list[np.ndarray]:
         """Every layer's activations and the output for image ``index``, cached."""
-        if index in self._cache:
-            self._cache.move_to_end(index)
-            return self._cache[index]
-        x = self.X[index : index + 1].astype(np.float32)
-        values = [np.asarray(v)[0] for v in self._sub(x, training=False)]
-        self._cache[index] = values
-        if len(self._cache) > _CACHED_IMAGES:
-            self._cache.popitem(last=False)
-        return values
+
+        def forward() -> list[np.ndarray]:
+            x = self.X[index : index + 1].astype(np.float32)
+            return [np.asarray(v)[0] for v in self._sub(x, training=False)]
+
+        return self._cached("forward", index, forward, keep=_CACHED_IMAGES)
 
     # ---- controls ---------------------------------------------------------------------------
 
@@ -362,7 +355,7 @@ class FeatureMapViewer(W.VBox):
 
     def _control_changed(self, name: str):
         def set_trait(change):
-            if self._ready and change["new"] is not None:
+            if not self._busy and change["new"] is not None:
                 setattr(self, name, change["new"])
 
         return set_trait
@@ -395,14 +388,12 @@ class FeatureMapViewer(W.VBox):
 
     @T.observe("layer_name", "index", "normalize", "columns")
     def _setting_changed(self, change):
-        self._update()
+        self._refresh()
 
     # ---- the one recompute ---------------------------------------------------------------
 
     def _update(self) -> None:
         """Run the image through the sub-model (once per image), then tile the chosen layer."""
-        if not self._ready:
-            return
         if self._sub is None:
             self._show_message()
             return
@@ -447,14 +438,13 @@ class FeatureMapViewer(W.VBox):
             f"{shape_text((h, w, c))} — {c} map{'s' if c != 1 else ''}, "
             f"{rows} × {cols} grid{self._normalize_note()}"
         )
-        if self._drawn_index != self.index:
+        if self._stale("image", self.index):
             pixels = _image_pixels(self.X[self.index])
             pixels = upscale(pixels, fit_factor(pixels.shape, _IMAGE_SIZE))
             self._image.value = encode_png(pixels)
             self._image.layout.width = f"{pixels.shape[1]}px"
             self._image_caption.value = f"<b>image {self.index}</b> {shape_text(self.X.shape[1:])}"
             self._prediction_html.value = self._prediction_text()
-            self._drawn_index = self.index
         self._draw_filters()
         self._message_html.value = ""
 
@@ -505,13 +495,10 @@ class FeatureMapViewer(W.VBox):
         return f"<div style='font-size:13px'>{text}</div>"
 
     def _sync_controls(self) -> None:
-        self._ready = False  # the controls follow the traits without writing back
-        try:
-            self._layer_dd.value = self.layer_name
-            self._index_slider.value = self.index
-            self._normalize_tb.value = self.normalize
-        finally:
-            self._ready = True
+        # Inside _update, which is quiet: the controls follow the traits without writing back.
+        self._layer_dd.value = self.layer_name
+        self._index_slider.value = self.index
+        self._normalize_tb.value = self.normalize
 
     def _show_message(self) -> None:
         self._message_html.value = (

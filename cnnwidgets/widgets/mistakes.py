@@ -16,6 +16,7 @@ from ..core.metrics import (
     confusion_matrix,
     worst_mistakes,
 )
+from ._base import _Widget
 from ._common import STYLE
 from .confusion import _BATCH_SIZE, _model_outputs, _Thumbnails
 
@@ -26,7 +27,7 @@ _GOOD_STYLE = "color:#1a7f37;"
 _ALL = -1  # the menu's value for "every class" (a menu cannot hold None as a choice)
 
 
-class MistakesGallery(W.VBox):
+class MistakesGallery(_Widget):
     """The misclassified samples, most confidently wrong first, captioned "true 2 → predicted 9".
 
     A mistake's confidence is the probability the model gave the class it
@@ -97,7 +98,6 @@ class MistakesGallery(W.VBox):
         y_pred: Sequence[int] | np.ndarray | None = None,
         **kwargs: Any,
     ) -> None:
-        self._ready = False
         super().__init__(**kwargs)
         probs = class_probabilities(proba)
         order = worst_mistakes(y_true, y_pred, probs)  # checks the labels against proba
@@ -129,8 +129,7 @@ class MistakesGallery(W.VBox):
             (self._class_menu, "value"),
             transform=(lambda c: _ALL if c is None else c, lambda v: None if v == _ALL else v),
         )
-        self._ready = True
-        self._update()
+        self._start()
 
     @classmethod
     def from_predictions(
@@ -193,13 +192,11 @@ class MistakesGallery(W.VBox):
 
     @T.observe("k", "true_class")
     def _changed(self, _change) -> None:
-        self._update()
+        self._refresh()
 
     # --- the one recompute --------------------------------------------------------------------
 
     def _update(self) -> None:
-        if not self._ready:
-            return
         c = self.true_class
         order = self._all_mistakes
         if c is not None:
@@ -274,7 +271,7 @@ class MistakesGallery(W.VBox):
             options=options,
             description="true class",
             style={"description_width": "70px"},
-            layout=W.Layout(width="280px"),
+            layout=W.Layout(width="320px"),
         )
         self._summary, self._message = W.HTML(), W.HTML()
         self._cells = self._thumbs.cells(MAX_SHOWN)

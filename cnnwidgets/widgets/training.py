@@ -20,6 +20,7 @@ from ..core.curves import (
     history_dict,
     simulate_early_stopping,
 )
+from ._base import _Widget
 
 __all__ = ["TrainingMonitor"]
 
@@ -184,7 +185,7 @@ def _curves_figure(
     return {"data": data, "layout": layout}
 
 
-class TrainingMonitor(W.VBox):
+class TrainingMonitor(_Widget):
     """Learning curves drawn live while ``model.fit`` runs: a Keras callback and a widget.
 
     ::
@@ -276,7 +277,6 @@ class TrainingMonitor(W.VBox):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self._ready = False
         self._height = int(height)
         self.history: dict[str, list[float]] = {}
         self.best_epoch: int | None = None
@@ -297,8 +297,7 @@ class TrainingMonitor(W.VBox):
 
         self.monitor, self.mode, self.patience = monitor, mode, patience
         self.batch_progress, self.title = batch_progress, title
-        self._ready = True
-        self._update()
+        self._start()
 
     @classmethod
     def from_history(
@@ -324,7 +323,7 @@ class TrainingMonitor(W.VBox):
         m.epochs = n
         m.progress_text = f"{n} epoch{'s' if n != 1 else ''} (from a recorded history)"
         m._progress.value = m._progress_html()
-        m._update()
+        m._refresh()
         return m
 
     # ---- controls ---------------------------------------------------------------------
@@ -349,9 +348,7 @@ class TrainingMonitor(W.VBox):
             layout=W.Layout(width="300px"),
         )
         self._monitor_dd.observe(self._on_monitor_control, "value")
-        self._patience_slider.observe(
-            lambda change: setattr(self, "patience", change["new"]), "value"
-        )
+        self._bind(self._patience_slider, "patience")
         self.children = [
             self._progress,
             self._plot,
@@ -360,7 +357,7 @@ class TrainingMonitor(W.VBox):
         ]
 
     def _on_monitor_control(self, change) -> None:
-        if self._ready and change["new"] is not None:
+        if not self._busy and change["new"] is not None:
             self.monitor = change["new"]
 
     @T.validate("patience")
@@ -372,7 +369,7 @@ class TrainingMonitor(W.VBox):
 
     @T.observe("monitor", "mode", "patience", "title")
     def _setting_changed(self, change):
-        self._update()
+        self._refresh()
 
     # ---- the Keras callback -------------------------------------------------------------
     # Keras calls these on the thread running fit. Only hooks that Keras always calls
@@ -385,7 +382,7 @@ class TrainingMonitor(W.VBox):
         self._steps = params.get("steps")
         self._fit_start = time.perf_counter()
         self._last_progress = 0.0
-        self._update()  # the x axis now spans the planned epochs
+        self._refresh()  # the x axis now spans the planned epochs
         self._show_progress("starting", force=True)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -394,7 +391,7 @@ class TrainingMonitor(W.VBox):
             # fit started again from an earlier epoch (a new fit starts at 0): forget
             # the curves from there on, as Keras's own History does.
             self.history = {k: v[:epoch] for k, v in self.history.items()} if epoch else {}
-            self._update()
+            self._refresh()
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.batch_progress and batch:
@@ -414,7 +411,7 @@ class TrainingMonitor(W.VBox):
         for key, values in self.history.items():
             value = logs.get(key)
             values.append(math.nan if value is None else float(value))
-        self._update()
+        self._refresh()
         self._show_progress(self._metrics_text(), force=True)
 
     def on_train_end(self, logs=None):
@@ -463,8 +460,6 @@ class TrainingMonitor(W.VBox):
 
     def _update(self) -> None:
         """Recompute best epoch, gap, diagnosis and the what-if with core; redraw the figure."""
-        if not self._ready:
-            return
         h, n = self.history, self._n()
         self.message = ""
         self.best_epoch = None
@@ -514,15 +509,12 @@ class TrainingMonitor(W.VBox):
         options = list(self.history) or [self.monitor]
         if self.monitor not in options:
             options.append(self.monitor)
-        self._ready = False  # the controls follow the traits without writing back
-        try:
-            if list(self._monitor_dd.options) != options:
-                self._monitor_dd.options = options
-            self._monitor_dd.value = self.monitor
-            self._patience_slider.max = max(_MAX_PATIENCE, self.patience)
-            self._patience_slider.value = self.patience
-        finally:
-            self._ready = True
+        # Inside _update, which is quiet: the controls follow the traits without writing back.
+        if list(self._monitor_dd.options) != options:
+            self._monitor_dd.options = options
+        self._monitor_dd.value = self.monitor
+        self._patience_slider.max = max(_MAX_PATIENCE, self.patience)
+        self._patience_slider.value = self.patience
 
     def _plain_text(self) -> str:
         # What a viewer without the plotly renderer shows instead of the figure.

@@ -411,3 +411,20 @@ def test_docstring_examples():
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 8
+
+
+def test_a_clicked_cells_images_sit_next_to_the_matrix():
+    """The images of a click sit beside the matrix (or right under it when the notebook is
+    narrow), in the matrix's own row: never below the metrics table, off-screen."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 200)
+    y_pred = np.where(rng.random(200) < 0.2, rng.integers(0, 10, 200), y)
+    w = ConfusionMatrixWidget.from_predictions(y, y_pred, images=rng.random((200, 8, 8)))
+    top = next(c for c in w.children if w._matrix_box in getattr(c, "children", ()))
+    assert w._selection_box in top.children
+    assert w.children.index(top) < w.children.index(w._table)
+    i, j = next((i, j) for i in range(10) for j in range(10) if i != j and w.counts[i, j])
+    w.cell_buttons[i][j].click()
+    assert w.selected == (i, j)
+    shown = [box for _, _, box in w._gallery_cells if box.layout.display is None]
+    assert len(shown) == min(int(w.counts[i, j]), 24)
