@@ -167,8 +167,10 @@ def output_shapes(model: Any) -> Any:
     Examples
     --------
     >>> keras = quiet_keras()
-    >>> output_shapes(keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()]))
-    (None, 784)
+    >>> image = keras.Input((28, 28, 1))
+    >>> flat = keras.layers.Flatten()(image)
+    >>> output_shapes(keras.Model(image, [flat, keras.layers.Dense(10)(flat)]))
+    [(None, 784), (None, 10)]
     """
     return tensor_shapes(model.outputs)
 

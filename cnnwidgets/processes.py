@@ -8,10 +8,12 @@ quotes the end of its own error output, instead of the broken pipe its parent me
 
 from __future__ import annotations
 
+import os
 import signal
 import textwrap
+from pathlib import Path
 
-__all__ = ["ended", "failure", "last_lines"]
+__all__ = ["ended", "failure", "last_lines", "log_since"]
 
 
 def ended(returncode: int | None) -> str:
@@ -67,3 +69,16 @@ def failure(process: str, what_happened: str, returncode: int | None, error_outp
         f"{process} {what_happened}: {ended(returncode)}. The last lines of its error output:\n"
         + textwrap.indent(tail, "  | ", lambda line: True)
     )
+
+
+def log_since(log: Path | None, start: int, most: int = 1 << 16) -> str:
+    """What a process wrote to its ``log`` (its stderr) from byte ``start`` on: the last
+    ``most`` bytes of it, as text ("" if there is no such file)."""
+    if log is None:
+        return ""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(max(start, fh.seek(0, os.SEEK_END) - most))
+            return fh.read().decode(errors="replace")
+    except OSError:
+        return ""

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from .deeper import vgg_stack
-from .shapes import STACK_LAYERS
+from .shapes import _REQUIRED, STACK_LAYERS
 
 __all__ = ["ARCHITECTURES", "architecture", "keras_code"]
 
@@ -113,15 +113,8 @@ def architecture(name: str) -> tuple[tuple[int, ...], list[dict[str, Any]]]:
 
 
 # Keras's positional arguments, so the code reads like the lectures: Conv2D(32, 3, ...).
-_POSITIONAL = {
-    "Conv2D": ("filters", "kernel_size"),
-    "Dense": ("units",),
-    "Dropout": ("rate",),
-    "MaxPooling2D": ("pool_size",),
-    "AveragePooling2D": ("pool_size",),
-    "Activation": ("activation",),
-    "Rescaling": ("scale",),
-}
+# They are the arguments Keras requires, and MaxPooling2D's pool_size (which defaults to 2).
+_POSITIONAL = {**_REQUIRED, "MaxPooling2D": ("pool_size",)}
 _KEYWORD_ORDER = (
     "strides",
     "padding",

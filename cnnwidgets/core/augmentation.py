@@ -197,17 +197,21 @@ class ZoomRange(NamedTuple):
                 f"up to ×{s_hi:.2f}), a positive draw zooms out (the frame shows up to "
                 f"{_pct(v_hi)} % of the picture, shrunk down to ×{s_lo:.2f}, the border filled in)"
             )
-        if hi <= 0:
-            amount = f"{_pct(-hi)} %" if lo == hi else f"{_pct(-hi)} % to {_pct(-lo)} %"
-            view = f"{_pct(v_hi)} %" if lo == hi else f"{_pct(v_lo)} % to {_pct(v_hi)} %"
-            scale = f"×{s_lo:.2f}" if lo == hi else f"×{s_lo:.2f} to ×{s_hi:.2f}"
+        zoom_in = hi <= 0
+
+        def span(low: str, high: str, one: str) -> str:  # ``one`` for a single zoom
+            return one if lo == hi else f"{low} to {high}"
+
+        # Zooming in, the first number is the smallest zoom: the largest view, the least scale.
+        first, last = (-hi, -lo) if zoom_in else (lo, hi)
+        amount = span(f"{_pct(first)} %", f"{_pct(last)} %", f"{_pct(first)} %")
+        view = span(f"{_pct(v_lo)} %", f"{_pct(v_hi)} %", f"{_pct(v_hi if zoom_in else v_lo)} %")
+        scale = span(f"×{s_lo:.2f}", f"×{s_hi:.2f}", f"×{s_lo if zoom_in else s_hi:.2f}")
+        if zoom_in:
             return (
                 f"zooms in by {amount} (negative factors zoom in): the central {view} of the "
                 f"picture fills the frame, enlarged {scale}"
             )
-        amount = f"{_pct(lo)} %" if lo == hi else f"{_pct(lo)} % to {_pct(hi)} %"
-        view = f"{_pct(v_lo)} %" if lo == hi else f"{_pct(v_lo)} % to {_pct(v_hi)} %"
-        scale = f"×{s_hi:.2f}" if lo == hi else f"×{s_lo:.2f} to ×{s_hi:.2f}"
         return (
             f"zooms out by {amount} (positive factors zoom out): the frame shows {view} of the "
             f"picture's height and width, shrunk to {scale}, the border filled in"

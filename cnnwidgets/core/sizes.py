@@ -9,6 +9,10 @@ from ._validate import Padding, padding_mode, pair, positive_int
 
 __all__ = ["conv_output_size", "pool_output_size", "padding_amounts", "effective_kernel_size"]
 
+_Size = int | Sequence[int]  # one number for both axes, or a pair (rows, columns)
+_Pair = Sequence[int]
+_Output = int | tuple[int, int]
+
 
 def effective_kernel_size(kernel_size: int, dilation_rate: int = 1) -> int:
     """Span of a dilated kernel: ``k + (k - 1)(d - 1)``.
@@ -43,39 +47,26 @@ def _one_conv_size(i: int, k: int, s: int, padding: Padding, d: int, what: str) 
     return (i + 2 * p - k_eff) // s + 1
 
 
-# Ints give an int and a pair for the input gives a pair; the type checker is told so
-# (a pair for any other argument also gives a pair, typed by the last overload).
+# For a type checker: ints give an int, a pair of input sizes a pair (a pair for any other
+# argument gives a pair too, which the last overload can only call "int or pair").
+# fmt: off
 @overload
-def conv_output_size(
-    input_size: int,
-    kernel_size: int,
-    strides: int = 1,
-    padding: Padding = "valid",
-    dilation_rate: int = 1,
-) -> int: ...
+def conv_output_size(input_size: int, kernel_size: int, strides: int = ...,
+                     padding: Padding = ..., dilation_rate: int = ...) -> int: ...
 @overload
-def conv_output_size(
-    input_size: Sequence[int],
-    kernel_size: int | Sequence[int],
-    strides: int | Sequence[int] = 1,
-    padding: Padding = "valid",
-    dilation_rate: int | Sequence[int] = 1,
-) -> tuple[int, int]: ...
+def conv_output_size(input_size: _Pair, kernel_size: _Size, strides: _Size = ...,
+                     padding: Padding = ..., dilation_rate: _Size = ...) -> tuple[int, int]: ...
 @overload
+def conv_output_size(input_size: _Size, kernel_size: _Size, strides: _Size = ...,
+                     padding: Padding = ..., dilation_rate: _Size = ...) -> _Output: ...
+# fmt: on
 def conv_output_size(
-    input_size: int | Sequence[int],
-    kernel_size: int | Sequence[int],
-    strides: int | Sequence[int] = 1,
+    input_size: _Size,
+    kernel_size: _Size,
+    strides: _Size = 1,
     padding: Padding = "valid",
-    dilation_rate: int | Sequence[int] = 1,
-) -> int | tuple[int, int]: ...
-def conv_output_size(
-    input_size: int | Sequence[int],
-    kernel_size: int | Sequence[int],
-    strides: int | Sequence[int] = 1,
-    padding: Padding = "valid",
-    dilation_rate: int | Sequence[int] = 1,
-) -> int | tuple[int, int]:
+    dilation_rate: _Size = 1,
+) -> _Output:
     """Spatial output size of a convolution, ``floor((i + 2p - k - (k-1)(d-1)) / s) + 1``.
 
     ``padding`` is ``"valid"`` (p = 0), ``"same"`` (Keras: output ``ceil(i / s)``)
@@ -104,33 +95,23 @@ def conv_output_size(
     return (oh, ow) if as_pair else oh
 
 
+# fmt: off
 @overload
-def pool_output_size(
-    input_size: int,
-    pool_size: int = 2,
-    strides: int | None = None,
-    padding: str = "valid",
-) -> int: ...
+def pool_output_size(input_size: int, pool_size: int = ..., strides: int | None = ...,
+                     padding: str = ...) -> int: ...
 @overload
-def pool_output_size(
-    input_size: Sequence[int],
-    pool_size: int | Sequence[int] = 2,
-    strides: int | Sequence[int] | None = None,
-    padding: str = "valid",
-) -> tuple[int, int]: ...
+def pool_output_size(input_size: _Pair, pool_size: _Size = ..., strides: _Size | None = ...,
+                     padding: str = ...) -> tuple[int, int]: ...
 @overload
+def pool_output_size(input_size: _Size, pool_size: _Size = ..., strides: _Size | None = ...,
+                     padding: str = ...) -> _Output: ...
+# fmt: on
 def pool_output_size(
-    input_size: int | Sequence[int],
-    pool_size: int | Sequence[int] = 2,
-    strides: int | Sequence[int] | None = None,
+    input_size: _Size,
+    pool_size: _Size = 2,
+    strides: _Size | None = None,
     padding: str = "valid",
-) -> int | tuple[int, int]: ...
-def pool_output_size(
-    input_size: int | Sequence[int],
-    pool_size: int | Sequence[int] = 2,
-    strides: int | Sequence[int] | None = None,
-    padding: str = "valid",
-) -> int | tuple[int, int]:
+) -> _Output:
     """Spatial output size of a Keras pooling layer; ``strides`` defaults to ``pool_size``.
 
     With ``"valid"`` padding an odd size drops the last row/column:

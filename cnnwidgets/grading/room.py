@@ -832,32 +832,22 @@ class Room:
         self._pending.append((cell_id, timeout))
         self._send({"op": "cell", "id": cell_id, "source": source, "timeout": timeout})
 
-    def _log_text(self, most: int = 1 << 16) -> str:
-        """What this runner wrote to its log (its stderr), the last ``most`` bytes of it."""
-        if self.log is None:
-            return ""
-        try:
-            with open(self.log, "rb") as fh:
-                fh.seek(max(self._log_start, fh.seek(0, os.SEEK_END) - most))
-                return fh.read().decode(errors="replace")
-        except OSError:
-            return ""
-
     def _ended(self, cell: tuple[str, float] | None) -> str:
         """How the runner ended, once it has (so its log is complete), and where."""
-        from ..processes import failure
+        from ..processes import failure, log_since
 
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # its output closed, yet it runs on: _die kills it
             pass
         if not self._heard:
-            return failure(RULES_PYTHON, "could not start", self.proc.returncode, self._log_text())
-        where = f" in the cell {cell[0]!r}" if cell is not None else ""
+            what = "could not start"
+        else:
+            where = f" in the cell {cell[0]!r}" if cell is not None else ""
+            what = f"stopped{where} (os._exit, a signal or the memory limit?)"
         return failure(
-            RULES_PYTHON, f"stopped{where} (os._exit, a signal or the memory limit?)",
-            self.proc.returncode, self._log_text(),
-        )  # fmt: skip
+            RULES_PYTHON, what, self.proc.returncode, log_since(self.log, self._log_start)
+        )
 
     def _die(self, why: str) -> RoomDead:
         self.dead = why

@@ -145,25 +145,12 @@ class Course:
         cd = self._coursedir
         return Path(os.path.normpath(cd.format_path(getattr(cd, step), student, assignment)))
 
-    @property
-    def source_dir(self) -> Path:
-        return self.folder("source_directory")
-
-    @property
-    def release_dir(self) -> Path:
-        return self.folder("release_directory")
-
-    @property
-    def submitted_dir(self) -> Path:
-        return self.folder("submitted_directory")
-
-    @property
-    def autograded_dir(self) -> Path:
-        return self.folder("autograded_directory")
-
-    @property
-    def feedback_dir(self) -> Path:
-        return self.folder("feedback_directory")
+    # The top of each step's folder tree: solutions/, exercises/, submitted/, ...
+    source_dir = property(lambda self: self.folder("source_directory"))
+    release_dir = property(lambda self: self.folder("release_directory"))
+    submitted_dir = property(lambda self: self.folder("submitted_directory"))
+    autograded_dir = property(lambda self: self.folder("autograded_directory"))
+    feedback_dir = property(lambda self: self.folder("feedback_directory"))
 
     @property
     def gradebook_url(self) -> str:

@@ -536,24 +536,22 @@ class Verifier:
 
     def _died(self) -> VerifierDied:
         """What ended the verifier, in words (once it has exited, so its log is complete)."""
-        from ...processes import failure
+        from ...processes import failure, log_since
 
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # its output closed, yet it runs on: stop it
             self.kill()
         if not self.ready:
-            return VerifierDied(
-                failure(VERIFIER, "could not start", self.proc.returncode, self._log_text()),
-                starting=True,
-            )
-        hint = " (a model too big for the memory limit?)" if self.proc.returncode == -9 else ""
+            what = "could not start"
+        elif self.proc.returncode == -9:
+            what = "stopped while running this test (a model too big for the memory limit?)"
+        else:
+            what = "stopped while running this test"
+        output = log_since(self.log, self._log_start)
         return VerifierDied(
-            failure(
-                VERIFIER, f"stopped while running this test{hint}", self.proc.returncode,
-                self._log_text(),
-            )
-        )  # fmt: skip
+            failure(VERIFIER, what, self.proc.returncode, output), starting=not self.ready
+        )
 
     def _receive(self, deadline: float) -> dict | None:
         """The next message, or ``None`` once ``deadline`` (monotonic) has passed."""
@@ -571,15 +569,6 @@ class Verifier:
                 self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
-
-    def _log_text(self, most: int = 1 << 16) -> str:
-        """What this verifier wrote to its log (its stderr), the last ``most`` bytes of it."""
-        try:
-            with open(self.log, "rb") as fh:
-                fh.seek(max(self._log_start, fh.seek(0, os.SEEK_END) - most))
-                return fh.read().decode(errors="replace")
-        except OSError:
-            return ""
 
     def run(
         self,
