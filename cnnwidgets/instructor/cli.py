@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from .classroom.privacy import private_course
 from .classroom.roster import RosterError
 from .course import Course, NbgraderError, find_course_root
 
@@ -96,19 +97,20 @@ def cmd_grade(args: argparse.Namespace) -> int:
         sandbox = None if args.unsafe else Limits(memory_mb=args.memory, disk_mb=args.disk)
     else:
         sandbox = _sandbox(args)
-    run = grade(
-        course,
-        name,
-        students,
-        jobs=args.jobs,
-        timeout=args.timeout,
-        progress=not args.no_progress,
-        sandbox=sandbox,
-        cluster=args.cluster,
-        # A run on a cluster may be cut short (the client killed, the cluster gone): the
-        # next one picks up where it stopped.
-        resume=bool(args.cluster) and not args.regrade,
-    )
+    with private_course(course):  # a class's course: refused while students can read it
+        run = grade(
+            course,
+            name,
+            students,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            progress=not args.no_progress,
+            sandbox=sandbox,
+            cluster=args.cluster,
+            # A run on a cluster may be cut short (the client killed, the cluster gone): the
+            # next one picks up where it stopped.
+            resume=bool(args.cluster) and not args.regrade,
+        )
     if run.release_drift:
         print(
             f"Warning: exercises/{name} differs from a fresh generation of solutions/{name} "
@@ -226,30 +228,32 @@ def cmd_exchange_release(args: argparse.Namespace) -> int:
     from .classroom.exchange import exchange_root, release_to_exchange
 
     course = _course(args)
-    for name in _assignments(course, args.assignments):
-        folder = release_to_exchange(
-            course, name, root=args.exchange, due=args.due, force=args.force
-        )
-        print(f"{name}: released to {folder}")
-    if args.due:
-        from .classroom.exchange import parse_due
+    with private_course(course, exchange=True, root=getattr(args, "exchange", None)):
+        for name in _assignments(course, args.assignments):
+            folder = release_to_exchange(
+                course, name, root=args.exchange, due=args.due, force=args.force
+            )
+            print(f"{name}: released to {folder}")
+        if args.due:
+            from .classroom.exchange import parse_due
 
-        print(f"due {_format_time(parse_due(args.due))}")
-    print(
-        f"students fetch with: nbgrader fetch_assignment {' '.join(args.assignments)} "
-        f"(course {course.course_id}, exchange {exchange_root(course, args.exchange)})"
-    )
-    return 0
+            print(f"due {_format_time(parse_due(args.due))}")
+        print(
+            f"students fetch with: nbgrader fetch_assignment {' '.join(args.assignments)} "
+            f"(course {course.course_id}, exchange {exchange_root(course, args.exchange)})"
+        )
+        return 0
 
 
 def cmd_exchange_due(args: argparse.Namespace) -> int:
     from .classroom.exchange import set_due
 
     course = _course(args)
-    (name,) = _assignments(course, [args.assignment])
-    due = set_due(course, name, None if args.when.lower() == "none" else args.when)
-    print(f"{name}: " + (f"due {_format_time(due)}" if due else "no due date"))
-    return 0
+    with private_course(course, exchange=True, root=getattr(args, "exchange", None)):
+        (name,) = _assignments(course, [args.assignment])
+        due = set_due(course, name, None if args.when.lower() == "none" else args.when)
+        print(f"{name}: " + (f"due {_format_time(due)}" if due else "no due date"))
+        return 0
 
 
 def cmd_exchange_collect(args: argparse.Namespace) -> int:
@@ -258,17 +262,23 @@ def cmd_exchange_collect(args: argparse.Namespace) -> int:
 
     course = _course(args)
     (name,) = _assignments(course, [args.assignment])
-    results = collect(course, name, root=args.exchange, before_due=args.before_due)
-    if not results:
+    with private_course(course, exchange=True, root=getattr(args, "exchange", None)):
+        done = collect(
+            course,
+            name,
+            root=args.exchange,
+            before_due=args.before_due,
+            shared_account=args.shared_account,
+        )
+    results, refused = done.collected, done.refused
+    if not results and not refused:
         print(f"No hand-ins of {name} in the exchange yet.")
         return 0
     rows = []
     for r in results:
-        notes = []
+        notes = list(r.notes)
         if r.new_student:
-            notes.append("added to the gradebook")
-        if r.owner:
-            notes.append(f"handed in by Unix user {r.owner}")
+            notes.insert(0, "added to the gradebook")
         rows.append(
             [
                 r.student,
@@ -279,12 +289,29 @@ def cmd_exchange_collect(args: argparse.Namespace) -> int:
                 "; ".join(notes),
             ]
         )
+    for x in refused:
+        why = x.reason if x.owner is None or x.owner in x.reason else f"{x.reason} ({x.owner})"
+        rows.append(
+            [
+                x.student or "-",
+                "skipped" if x.student is None else "refused",
+                "-",
+                "-",
+                "-",
+                f"{x.name}: {why}",
+            ]
+        )
     print(table(["student", "collected", "hand-ins", "kept (newest)", "lateness", "note"], rows))
     late = sum(r.late for r in results)
     print(
         f"\n{len(results)} student(s) in submitted/, {late} late; "
         f"timestamps recorded in {course.gradebook_url}"
     )
+    if refused:
+        print(
+            f"{len(refused)} hand-in(s) not collected (see the note): nothing of them was "
+            "copied; tell the students concerned to hand in again with nbgrader submit"
+        )
     return 0
 
 
@@ -292,17 +319,18 @@ def cmd_exchange_feedback(args: argparse.Namespace) -> int:
     from .classroom.exchange import exchange_root, release_feedback
 
     course = _course(args)
-    (name,) = _assignments(course, [args.assignment])
-    pages = release_feedback(course, name, root=args.exchange, student=args.student)
-    for page in pages:
-        print(page.relative_to(course.root))
-    students = {p.parent.parent.name for p in pages}
-    print(
-        f"{len(pages)} feedback page(s) for {len(students)} student(s) released to "
-        f"{exchange_root(course, args.exchange) / course.course_id / 'feedback'}; "
-        f"students fetch them with: nbgrader fetch_feedback {name}"
-    )
-    return 0
+    with private_course(course, exchange=True, root=getattr(args, "exchange", None)):
+        (name,) = _assignments(course, [args.assignment])
+        pages = release_feedback(course, name, root=args.exchange, student=args.student)
+        for page in pages:
+            print(page.relative_to(course.root))
+        students = {p.parent.parent.name for p in pages}
+        print(
+            f"{len(pages)} feedback page(s) for {len(students)} student(s) released to "
+            f"{exchange_root(course, args.exchange) / course.course_id / 'feedback'}; "
+            f"students fetch them with: nbgrader fetch_feedback {name}"
+        )
+        return 0
 
 
 def cmd_roster_import(args: argparse.Namespace) -> int:
@@ -517,15 +545,24 @@ def build_parser() -> argparse.ArgumentParser:
     q = steps.add_parser(
         "collect",
         help="copy hand-ins to submitted/ (newest kept), add unknown students, record lateness",
-        description="Collect ASSIGNMENT's hand-ins with nbgrader: each student's newest one "
-        "replaces an older collected one. Students not in the gradebook yet are added; each "
-        "hand-in's timestamp is recorded, so lateness shows before grading.",
+        description="Collect ASSIGNMENT's hand-ins: each student's newest one replaces an "
+        "older collected one. A hand-in counts only when it and every file in it belong to the "
+        "Unix user it names; links, devices, FIFOs, sockets and files over nbgrader's "
+        "max_file_size are refused unread. Its time is the kernel's (the newest ctime of its "
+        "files), not timestamp.txt. Students not in the gradebook yet are added; each "
+        "hand-in's time is recorded, so lateness shows before grading.",
     )
     q.add_argument("assignment", metavar="ASSIGNMENT")
     q.add_argument(
         "--before-due",
         action="store_true",
         help="keep each student's newest hand-in made before the due date, if any",
+    )
+    q.add_argument(
+        "--shared-account",
+        action="store_true",
+        help="the students share one Unix account and hand in with --student ID: take each "
+        "hand-in's name on its word (anyone with the account can hand in as anyone)",
     )
     exchange_option(q)
     db_option(q)

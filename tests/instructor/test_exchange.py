@@ -9,6 +9,7 @@ at all (and is missing from the roster). The instructor side is ``cnnkit``.
 from __future__ import annotations
 
 import html
+import os
 import re
 import stat
 import time
@@ -102,6 +103,8 @@ def test_class_round_trip(tmp_path):
     with classroom(["full", "part", "none"]) as room:
         full, part, none = room.students
         ex = ["--exchange", str(room.exchange)]
+        # One account for all (no root): hand-ins are taken by their names, on their word.
+        collect = ["exchange", "collect", A1, *ex, *([] if room.real else ["--shared-account"])]
         print(f"students are {'Unix users' if room.real else 'homes with HOME switched'}")
         for note in room.notes:
             print("workaround:", note)
@@ -131,7 +134,7 @@ def test_class_round_trip(tmp_path):
         plan = {full: notebooks["correct"], part: notebooks["empty"], none: notebooks["empty"]}
         _parallel(lambda a: _hand_in(room, a, plan[a]), room.students)
 
-        out = _ok(cnnkit(*course, "exchange", "collect", A1, *ex))
+        out = _ok(cnnkit(*course, *collect))
         print(out)
         gradebook = Course(root)
         with gradebook.gradebook() as gb:
@@ -149,22 +152,31 @@ def test_class_round_trip(tmp_path):
         stamp = due.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
         _ok(cnnkit(*course, "exchange", "due", A1, stamp))
         _hand_in(room, part, notebooks["partial"])
-        out = _ok(cnnkit(*course, "exchange", "collect", A1, *ex))
+        out = _ok(cnnkit(*course, *collect))
         print(out)
         assert re.search(rf"{part.name}\s+updated\s+2 .*late by", out)
         assert re.search(rf"{full.name}\s+unchanged\s+1 .*on time", out)
         assert re.search(rf"{none.name}\s+unchanged\s+1 .*on time", out)
-        if room.real:  # each hand-in is owned by the account that made it
-            assert "handed in by" not in out
+        assert "refused" not in out and "skipped" not in out  # every hand-in its maker's
         with gradebook.gradebook() as gb:
             sub = gb.find_submission(A1, part.name)
             assert sub.timestamp > parse_due(stamp)
             assert 0 < sub.total_seconds_late < timedelta(hours=1).total_seconds()
             assert gb.find_submission(A1, full.name).total_seconds_late == 0
+        # The time kept is the kernel's (the hand-in's newest ctime), in the instructor's
+        # copy; the student's own timestamp.txt, written as submit began, is a moment earlier.
         newest = _hand_ins(course_dir / "inbound", A1)[part.name][0]
-        assert (newest / "timestamp.txt").read_text() == (
-            root / "submitted" / part.name / A1 / "timestamp.txt"
-        ).read_text()
+        kept = root / "submitted" / part.name / A1
+        trusted = parse_due((kept / "timestamp.txt").read_text())
+        assert trusted == sub.timestamp
+        said = parse_due((newest / "timestamp.txt").read_text())
+        assert timedelta(0) <= trusted - said < timedelta(seconds=30)
+        # ...and the copies are the instructor's alone
+        me = os.geteuid()
+        for path in [root / "submitted", *(root / "submitted").rglob("*")]:
+            mode = stat.S_IMODE(path.lstat().st_mode)
+            assert path.lstat().st_uid == me, path
+            assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {mode:o}"
 
         # --- nobody reads anybody else's hand-in -----------------------------------------
         if room.real:
@@ -195,8 +207,9 @@ def test_class_round_trip(tmp_path):
             found = list((account.home / A1 / "feedback").glob(f"*/{A1}.html"))
             assert len(found) == 1, f"{account.name}: {found}"
             pages[account] = _page_text(found[0].read_text())
-        # part's feedback is for the hand-in that was graded: the late, second one
-        graded_stamp = (root / "submitted" / part.name / A1 / "timestamp.txt").read_text()
+        # part's feedback is for the hand-in that was graded: the late, second one (nbgrader
+        # files it under the time in the hand-in's name)
+        graded_stamp = newest.name.rsplit("+", 2)[1]
         assert [p.name for p in (part.home / A1 / "feedback").iterdir()] == [graded_stamp]
 
     print(f"round trip, {len(pages)} students: {time.perf_counter() - start:.0f} s")

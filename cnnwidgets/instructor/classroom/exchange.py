@@ -6,16 +6,26 @@ by default ``/usr/local/share/nbgrader/exchange``). For a course it holds
 ``<course_id>/inbound/<student>+<assignment>+<timestamp>+<random>/`` (what they
 submit; the folder cannot be listed by students, mode 0733) and
 ``<course_id>/feedback/<hash>.html`` (feedback, fetched by a hash only the
-submitting student knows). Every transfer here is nbgrader's own, through
-``NbGraderAPI``; this module adds the checks and records a class needs around it.
+submitting student knows). Release and feedback are nbgrader's own, through
+``NbGraderAPI``, with the checks and records a class needs around them. Collect
+is the kit's on the folder exchange: nbgrader's trusts a hand-in's name and
+``timestamp.txt`` and follows links with the instructor's rights (see
+:func:`collect`); on another exchange it is nbgrader's.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
+import json
 import os
+import pwd
+import re
+import shutil
+import stat
 import tempfile
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from traitlets.config import Config
@@ -26,6 +36,8 @@ from ..release import folder_differences
 
 __all__ = [
     "Collected",
+    "Collection",
+    "Refused",
     "collect",
     "exchange_config",
     "exchange_root",
@@ -47,7 +59,7 @@ class Collected:
     seconds_late: float  # past the gradebook's due date (0 when on time or no due date)
     status: str  # "new", "updated" (a newer hand-in replaced the old one) or "unchanged"
     new_student: bool = False  # not in the gradebook before; collect added them
-    owner: str | None = None  # Unix owner of the hand-in when it is not the student id
+    notes: list[str] = field(default_factory=list)  # what is worth knowing about the kept one
 
     @property
     def late(self) -> bool:
@@ -200,38 +212,475 @@ def release_to_exchange(
     return exchange_root(course, root) / course.course_id / "outbound" / assignment
 
 
-# --- collect -----------------------------------------------------------------------
-def _hand_ins(inbound: Path, assignment: str) -> dict[str, list[Path]]:
-    """Hand-ins of ``assignment`` in the inbound folder by student, newest first.
+# --- collect: only hand-ins it can trust ---------------------------------------------
+# nbgrader's collect trusts a hand-in's name for who made it, timestamp.txt for when,
+# and copies it with shutil.copytree, following links with the instructor's rights.
+# Here every hand-in is read through file descriptors opened without following links,
+# must belong to the student it names, and gets its time from the kernel's ctime.
+_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: a FIFO swapped in after the look opens at once (and is then refused).
+_OPEN_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_MAX_ENTRIES = 10_000  # files and folders in one hand-in
+_MAX_DEPTH = 32
+_BAD_ID = re.compile(r"[\s/\\*\x00-\x1f]|^\.|^$")
+_SAID_TOLERANCE = 60.0  # seconds: what the student's own timestamp may differ by unnoticed
+
+
+@dataclass
+class Refused:
+    """A folder in the exchange's inbound that collect did not take, and why."""
+
+    name: str  # the folder's name in inbound
+    student: str | None  # the student it names (None: the name cannot be read)
+    reason: str
+    owner: str | None = None  # its real Unix owner, when that is the reason
+
+
+@dataclass
+class Collection:
+    """What :func:`collect` did: the students in ``submitted/`` and the hand-ins refused."""
+
+    collected: list[Collected]
+    refused: list[Refused]
+
+
+class _Refuse(Exception):
+    def __init__(self, reason: str, owner_uid: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.owner_uid = owner_uid
+
+
+@dataclass
+class _Tree:
+    """A hand-in as read: folders, file contents, and the newest ctime among them."""
+
+    dirs: list[str] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    ctime_ns: int = 0
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for rel in sorted(self.dirs):
+            h.update(b"d\0" + rel.encode("utf-8", "surrogateescape") + b"\0")
+        for rel in sorted(self.files):
+            h.update(b"f\0" + rel.encode("utf-8", "surrogateescape") + b"\0")
+            h.update(hashlib.sha256(self.files[rel]).digest())
+        return h.hexdigest()
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+
+
+class _Reader:
+    """Reads one hand-in folder without following a link, refusing what it cannot trust.
+
+    Every folder and file must belong to ``uid``; links, devices, FIFOs and
+    sockets are refused before anything is opened, as are files over
+    ``max_file`` bytes (and hand-ins over ``max_total``). Files are opened with
+    ``O_NOFOLLOW`` relative to their folder's descriptor and checked again once
+    open, so nothing swapped in after the look is read either.
+    """
+
+    def __init__(self, uid: int | None, max_file: int, max_total: int, ignore: list[str]):
+        self.uid = uid
+        self.max_file = max_file
+        self.max_total = max_total
+        self.ignore = ignore
+
+    def read(self, inbound_fd: int, name: str) -> _Tree:
+        self.total = self.entries = 0
+        try:
+            st = os.stat(name, dir_fd=inbound_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            raise _Refuse("it disappeared while being collected") from None
+        if stat.S_ISLNK(st.st_mode):
+            target = os.readlink(name, dir_fd=inbound_fd)
+            raise _Refuse(f"the hand-in folder is a link (to {target}); links are never followed")
+        if not stat.S_ISDIR(st.st_mode):
+            kind = "a file" if stat.S_ISREG(st.st_mode) else _kind(st.st_mode)
+            raise _Refuse(f"it is {kind}, not a folder")
+        if self.uid is None:  # shared account: all of it must at least have one owner
+            self.uid = st.st_uid
+        self._owned(st, "the hand-in folder")
+        tree = _Tree()
+        fd = self._open_dir(inbound_fd, name, st, "the hand-in folder")
+        try:
+            self._walk(fd, "", tree, 0)
+            tree.ctime_ns = max(tree.ctime_ns, os.fstat(fd).st_ctime_ns)
+        finally:
+            os.close(fd)
+        return tree
+
+    def _owned(self, st: os.stat_result, what: str) -> None:
+        if st.st_uid != self.uid:
+            raise _Refuse(
+                f"{what} belongs to {_user_name(st.st_uid)}, not to the student it names",
+                st.st_uid,
+            )
+
+    def _open_dir(self, parent: int, name: str, st: os.stat_result, what: str) -> int:
+        try:
+            fd = os.open(name, _OPEN_DIR, dir_fd=parent)
+        except OSError as exc:
+            raise _Refuse(f"{what} cannot be opened without following a link: "
+                          f"{exc.strerror}") from None  # fmt: skip
+        now = os.fstat(fd)
+        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            os.close(fd)
+            raise _Refuse(f"{what} was replaced while being collected")
+        return fd
+
+    def _walk(self, fd: int, prefix: str, tree: _Tree, depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            raise _Refuse(f"folders nested more than {_MAX_DEPTH} deep")
+        for name in sorted(os.listdir(fd)):
+            if any(fnmatch.fnmatch(name, pattern) for pattern in self.ignore):
+                continue  # what nbgrader leaves out (checkpoints, caches): never opened
+            self.entries += 1
+            if self.entries > _MAX_ENTRIES:
+                raise _Refuse(f"more than {_MAX_ENTRIES} files and folders")
+            rel = prefix + name
+            try:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                raise _Refuse(f"{rel} disappeared while being collected") from None
+            mode = st.st_mode
+            if stat.S_ISLNK(mode):
+                target = os.readlink(name, dir_fd=fd)
+                raise _Refuse(f"{rel} is a link (to {target}); links are never followed")
+            if stat.S_ISDIR(mode):
+                self._owned(st, rel)
+                sub = self._open_dir(fd, name, st, rel)
+                try:
+                    tree.dirs.append(rel)
+                    self._walk(sub, rel + "/", tree, depth + 1)
+                    tree.ctime_ns = max(tree.ctime_ns, os.fstat(sub).st_ctime_ns)
+                finally:
+                    os.close(sub)
+            elif stat.S_ISREG(mode):
+                self._owned(st, rel)
+                if st.st_size > self.max_file:
+                    raise _Refuse(
+                        f"{rel} is {_size(st.st_size)}, over the limit of {_size(self.max_file)} "
+                        "a file (CourseDirectory.max_file_size); it was not read"
+                    )
+                tree.files[rel] = self._read_file(fd, name, st, rel, tree)
+            else:
+                raise _Refuse(f"{rel} is {_kind(mode)}; it was not opened")
+
+    def _read_file(self, fd: int, name: str, st: os.stat_result, rel: str, tree: _Tree) -> bytes:
+        try:
+            f = os.open(name, _OPEN_FILE, dir_fd=fd)
+        except OSError as exc:
+            raise _Refuse(f"{rel} cannot be opened without following a link: "
+                          f"{exc.strerror}") from None  # fmt: skip
+        try:
+            now = os.fstat(f)
+            if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+                raise _Refuse(f"{rel} was replaced while being collected")
+            self._owned(now, rel)
+            chunks, n = [], 0
+            while True:
+                chunk = os.read(f, min(1 << 20, self.max_file + 1 - n))
+                if not chunk:
+                    break
+                n += len(chunk)
+                if n > self.max_file:
+                    raise _Refuse(f"{rel} grew over the limit of {_size(self.max_file)} a file")
+                chunks.append(chunk)
+            self.total += n
+            if self.total > self.max_total:
+                raise _Refuse(
+                    f"the hand-in holds over {_size(self.max_total)} in all "
+                    "(CourseDirectory.max_dir_size)"
+                )
+            tree.ctime_ns = max(tree.ctime_ns, os.fstat(f).st_ctime_ns)  # after reading
+            return b"".join(chunks)
+        except OSError as exc:
+            raise _Refuse(f"{rel} cannot be read: {exc.strerror}") from None
+        finally:
+            os.close(f)
+
+
+def _read_name(name: str, assignment: str) -> tuple[str, datetime] | str | None:
+    """(student, time in the name) of an inbound folder of ``assignment``; a reason
+    when the name cannot be read; None when it belongs to another assignment.
 
     Names are ``<student>+<assignment>+<timestamp>[+<random>]``, as nbgrader's
     collect reads them (a student id may itself contain ``+``).
     """
     from nbgrader.utils import parse_utc
 
+    if f"+{assignment}+" not in name:
+        return None
+    parts = name.rsplit("+", 3)
+    if len(parts) == 4 and parts[1] != assignment:  # no random suffix, '+' in the id
+        parts = name.rsplit("+", 2)
+    if len(parts) < 3 or parts[1] != assignment:
+        return "nbgrader cannot read the name"
+    try:
+        stamp = parse_utc(parts[2])
+    except (ValueError, OverflowError, TypeError):
+        return f"nbgrader cannot read the time in its name ({parts[2]!r})"
+    if _BAD_ID.search(parts[0]):
+        return f"{parts[0]!r} cannot be a student id"
+    return parts[0], stamp
+
+
+def _hand_ins(inbound: Path, assignment: str) -> dict[str, list[Path]]:
+    """Hand-ins of ``assignment`` in ``inbound`` by student, newest name first (names only)."""
     found: dict[str, list[tuple[datetime, Path]]] = {}
-    for path in inbound.glob(f"*+{assignment}+*"):
-        parts = path.name.rsplit("+", 3)
-        if len(parts) == 4 and parts[1] != assignment:  # no random suffix, '+' in the id
-            parts = path.name.rsplit("+", 2)
-        if len(parts) < 3 or parts[1] != assignment:
-            continue
-        try:
-            stamp = parse_utc(parts[2])
-        except ValueError:
-            continue
-        found.setdefault(parts[0], []).append((stamp, path))
+    for path in inbound.iterdir():
+        read = _read_name(path.name, assignment)
+        if isinstance(read, tuple):
+            found.setdefault(read[0], []).append((read[1], path))
     return {s: [p for _, p in sorted(v, reverse=True)] for s, v in sorted(found.items())}
 
 
-def _owner(path: Path) -> str:
-    import pwd
+def _utc(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).replace(tzinfo=None)
 
-    uid = path.stat().st_uid
+
+def _said(tree: _Tree) -> datetime | None:
+    from nbgrader.utils import parse_utc
+
+    raw = tree.files.get("timestamp.txt")
+    if raw is None:
+        return None
     try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid {uid}"
+        return parse_utc(raw.decode("utf-8").strip())
+    except (ValueError, OverflowError, TypeError, UnicodeDecodeError):
+        return None
+
+
+def _private_dir(path: Path) -> None:
+    """``path`` and its missing parents as folders of the instructor alone."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        os.mkdir(folder, 0o700)
+        os.chmod(folder, 0o700)
+
+
+def _install(tree: _Tree, dest: Path, when: datetime) -> None:
+    """Write ``tree`` as ``dest`` (replacing it), the instructor's own: folders 0700,
+    files 0600, and timestamp.txt holding ``when``, the time collect trusts."""
+    _private_dir(dest.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    try:
+        for rel in sorted(tree.dirs):
+            os.mkdir(tmp / rel, 0o700)
+        files = dict(tree.files)
+        files["timestamp.txt"] = f"{when:%Y-%m-%d %H:%M:%S.%f} UTC".encode()
+        for rel, data in files.items():
+            fd = os.open(tmp / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                os.fchmod(fh.fileno(), 0o600)
+        old = None
+        if dest.exists():
+            old = dest.parent / f"{tmp.name}-old"
+            os.rename(dest, old)
+        os.rename(tmp, dest)
+        if old is not None:
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+class _Ledger:
+    """What collect saw of each hand-in (``submitted/.cnnkit/exchange.json``, mode 0600):
+    when it first saw it, the time it gave it, and a digest of its content. A hand-in
+    whose content is unchanged keeps its time, whatever happens to its ctime."""
+
+    def __init__(self, course: Course, exchange: Path) -> None:
+        from .privacy import LEDGER
+
+        self.path = course.submitted_dir / LEDGER
+        self.data: dict = {"version": 1, "hand_ins": {}}
+        if self.path.is_file():
+            self.data = json.loads(self.path.read_text())
+        self.data["exchange"] = str(exchange)  # cnnkit grade checks the course when it is a class's
+
+    def entry(self, assignment: str, name: str) -> dict | None:
+        return self.data["hand_ins"].get(assignment, {}).get(name)
+
+    def record(self, assignment: str, name: str, entry: dict) -> None:
+        self.data["hand_ins"].setdefault(assignment, {})[name] = entry
+
+    def save(self) -> None:
+        _private_dir(self.path.parent)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(self.data, fh, indent=1, sort_keys=True)
+        os.replace(tmp, self.path)
+
+
+@dataclass
+class _Candidate:
+    name: str
+    time: datetime
+    tree: _Tree
+    notes: list[str]
+
+
+def _open_inbound(course: Course, root: str | os.PathLike | None) -> int:
+    """A descriptor on the course's inbound folder, once it is known to be the instructor's."""
+    base = exchange_root(course, root) / course.course_id
+    inbound = base / "inbound"
+    if not inbound.is_dir():
+        raise NbgraderError(
+            f"No {inbound}: release an assignment first (`cnnkit exchange release`)."
+        )
+    me = os.geteuid()
+    for folder in (base, inbound):
+        st = folder.lstat()
+        if stat.S_ISLNK(st.st_mode) or st.st_uid not in (0, me):
+            raise NbgraderError(
+                f"{folder} belongs to {_user_name(st.st_uid)}"
+                + (" and is a link" if stat.S_ISLNK(st.st_mode) else "")
+                + ": a student may have made it before the course was released. Remove it "
+                "and run `cnnkit exchange release` again."
+            )
+    return os.open(inbound, _OPEN_DIR)
+
+
+def _collect_folder(
+    course: Course,
+    assignment: str,
+    root: str | os.PathLike | None,
+    before_due: bool,
+    shared_account: bool,
+) -> tuple[dict[str, tuple[int, _Candidate]], list[Refused]]:
+    """Read every hand-in of ``assignment``; install each student's chosen one.
+
+    Returns, by student, (how many hand-ins were trusted, the one kept), and the
+    hand-ins refused.
+    """
+    cd = course.coursedir()
+    due = _due(course, assignment)
+    ledger = _Ledger(course, exchange_root(course, root))
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    refused: list[Refused] = []
+    by_student: dict[str, list[str]] = {}
+    fd = _open_inbound(course, root)
+    try:
+        for name in sorted(os.listdir(fd)):
+            read = _read_name(name, assignment)
+            if read is None:
+                continue
+            if isinstance(read, str):
+                refused.append(Refused(name, None, f"skipped: {read}"))
+                continue
+            by_student.setdefault(read[0], []).append(name)
+
+        results: dict[str, tuple[int, _Candidate]] = {}
+        for student, names in sorted(by_student.items()):
+            uid = None
+            if not shared_account:
+                try:
+                    uid = pwd.getpwnam(student).pw_uid
+                except KeyError:
+                    for name in names:
+                        refused.append(Refused(name, student, f"no Unix user is named {student}"))
+                    continue
+            newest: _Candidate | None = None
+            newest_on_time: _Candidate | None = None
+            trusted = 0
+            for name in names:
+                reader = _Reader(uid, cd.max_file_size * 1000, cd.max_dir_size * 1000, cd.ignore)
+                try:
+                    tree = reader.read(fd, name)
+                except _Refuse as exc:
+                    owner = None if exc.owner_uid is None else _user_name(exc.owner_uid)
+                    refused.append(Refused(name, student, exc.reason, owner))
+                    continue
+                trusted += 1
+                candidate = _judge(ledger, assignment, name, student, tree, now)
+                if newest is None or candidate.time > newest.time:
+                    newest = candidate
+                if due is not None and candidate.time <= due:
+                    if newest_on_time is None or candidate.time > newest_on_time.time:
+                        newest_on_time = candidate
+            if newest is None:
+                continue
+            chosen = newest_on_time if (before_due and newest_on_time is not None) else newest
+            dest = course.folder("submitted_directory", student, assignment)
+            existing = cd.get_existing_timestamp(str(dest)) if dest.is_dir() else None
+            copy = (
+                existing is None
+                or chosen.time > existing
+                or (before_due and chosen.time != existing)
+            )
+            if copy:
+                _install(chosen.tree, dest, chosen.time)
+            chosen.tree = _Tree()  # its content is in submitted/ now, or was already
+            results[student] = (trusted, chosen)
+    finally:
+        os.close(fd)
+    ledger.save()
+    return results, refused
+
+
+def _judge(
+    ledger: _Ledger, assignment: str, name: str, student: str, tree: _Tree, now: datetime
+) -> _Candidate:
+    """The time collect trusts for a hand-in, and what is worth saying about it."""
+    digest = tree.digest()
+    seen = ledger.entry(assignment, name)
+    notes = []
+    if seen is not None and seen["digest"] == digest:
+        time = datetime.fromisoformat(seen["time"])
+        first_seen = seen["first_seen"]
+    else:
+        time = _utc(tree.ctime_ns)
+        first_seen = now.isoformat()
+        if seen is not None:
+            first_seen = seen["first_seen"]
+            notes.append(
+                f"changed after it was handed in ({seen['time'][:19]} UTC): counts as "
+                f"handed in at {time:%Y-%m-%d %H:%M:%S} UTC"
+            )
+    said = _said(tree)
+    if said is not None and abs((said - time).total_seconds()) > _SAID_TOLERANCE:
+        notes.append(f"its timestamp.txt says {said:%Y-%m-%d %H:%M:%S} UTC (not trusted)")
+    ledger.record(
+        assignment,
+        name,
+        {
+            "student": student,
+            "first_seen": first_seen,
+            "time": time.isoformat(),
+            "digest": digest,
+            "said": None if said is None else said.isoformat(),
+        },
+    )
+    return _Candidate(name, time, tree, notes)
 
 
 def collect(
@@ -240,29 +689,38 @@ def collect(
     *,
     root: str | os.PathLike | None = None,
     before_due: bool = False,
-) -> list[Collected]:
+    shared_account: bool = False,
+) -> Collection:
     """Copy the students' hand-ins from the exchange to ``submitted/`` and record them.
 
-    nbgrader's collect keeps each student's newest hand-in (``update=True``:
-    a re-submission replaces an earlier collected one; ``before_due`` keeps the
-    newest one made before the due date instead, when there is one). Then, in
-    the gradebook, a student who is not there yet is added, and each hand-in's
-    timestamp is recorded, so its lateness (nbgrader's ``total_seconds_late``)
-    shows in the formgrader and ``cnnkit export`` before any grading.
+    Each student's newest hand-in is kept (a newer one replaces one collected
+    earlier; ``before_due`` keeps the newest one made before the due date
+    instead, when there is one). On nbgrader's folder exchange a hand-in counts
+    only when it can be trusted:
+
+    - its folder and every file in it belong to the Unix user it names
+      (``shared_account``: the students share one account, so the name is taken
+      on its word; every file must still have one owner);
+    - it holds no link, device, FIFO or socket, and no file over nbgrader's
+      ``CourseDirectory.max_file_size`` (nor more than ``max_dir_size`` in all):
+      those are refused before they are opened, and nothing is read through a link;
+    - its time is the kernel's: the newest ctime of its files and folders, which
+      no student can set back. Once collect has seen a hand-in it keeps that time
+      while the content stays the same; a hand-in changed later counts as handed
+      in at the change. ``timestamp.txt`` is the student's word and only shown.
+
+    The copies in ``submitted/`` are the instructor's own (folders 0700, files
+    0600), their timestamp.txt holds the trusted time. Refused hand-ins and names
+    nbgrader cannot read are returned in :attr:`Collection.refused`; the rest of
+    the class is collected normally. In the gradebook, a student who is not there
+    yet is added and each hand-in's time recorded, so its lateness shows in the
+    formgrader and ``cnnkit export`` before any grading. Another exchange (ngshare,
+    ...) is collected by nbgrader itself.
     """
     from nbgrader.api import MissingEntry
     from nbgrader.exchange import ExchangeFactory, default
 
     cfg = exchange_config(course, root)
-    # The folder exchange can be looked at; another one (ngshare, ...) only through nbgrader.
-    hand_ins: dict[str, list[Path]] | None = None
-    if ExchangeFactory(config=cfg).collect is default.ExchangeCollect:
-        inbound = exchange_root(course, root) / course.course_id / "inbound"
-        if not inbound.is_dir():
-            raise NbgraderError(
-                f"No {inbound}: release an assignment first (`cnnkit exchange release`)."
-            )
-        hand_ins = _hand_ins(inbound, assignment)
     coursedir = course.coursedir()
 
     def stamp(student: str) -> datetime | None:
@@ -270,9 +728,17 @@ def collect(
         return coursedir.get_existing_timestamp(str(folder)) if folder.is_dir() else None
 
     before = {s: stamp(s) for s in course.students(assignment)}  # collected earlier
-    if before_due:
-        cfg.ExchangeCollect.before_duedate = True
-    check(course.api(cfg).collect(assignment, update=True), f"nbgrader collect {assignment}")
+    refused: list[Refused] = []
+    folder_exchange = ExchangeFactory(config=cfg).collect is default.ExchangeCollect
+    if folder_exchange:
+        results, refused = _collect_folder(course, assignment, root, before_due, shared_account)
+        students = sorted(results)
+    else:
+        if before_due:
+            cfg.ExchangeCollect.before_duedate = True
+        check(course.api(cfg).collect(assignment, update=True), f"nbgrader collect {assignment}")
+        results = {}
+        students = course.students(assignment)
 
     with course.gradebook() as gb:
         try:
@@ -283,8 +749,7 @@ def collect(
     if not registered:  # released with nbgrader itself: the gradebook needs the notebooks
         record_assignment(course, assignment)
 
-    students = sorted(hand_ins) if hand_ins is not None else course.students(assignment)
-    results = []
+    collected = []
     with course.gradebook() as gb:
         for student in students:
             new_student = False
@@ -294,28 +759,26 @@ def collect(
                 gb.add_student(student)
                 new_student = True
             when = stamp(student)
-            status = (
-                "new"
-                if student not in before
-                else "unchanged"
-                if when == before[student]
-                else "updated"
-            )
+            if student not in before:
+                status = "new"
+            elif when == before[student]:
+                status = "unchanged"
+            else:
+                status = "updated"
             submission = gb.update_or_create_submission(assignment, student, timestamp=when)
-            paths = hand_ins[student] if hand_ins is not None else []
-            owner = _owner(paths[0]) if paths else student
-            results.append(
+            count, chosen = results.get(student, (None, None))
+            collected.append(
                 Collected(
                     student,
-                    len(paths) if hand_ins is not None else None,
+                    count,
                     when,
                     float(submission.total_seconds_late),
                     status,
                     new_student,
-                    owner if owner != student else None,
+                    chosen.notes if chosen is not None else [],
                 )
             )
-    return results
+    return Collection(collected, refused)
 
 
 # --- feedback ----------------------------------------------------------------------
