@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,8 +45,9 @@ def _colour(name: str, x: object) -> np.ndarray:
     return arr
 
 
-def _biases(bias: object, channels: int, depthwise: bool) -> np.ndarray:
-    b = np.asarray(bias, dtype=np.float64) if not np.isscalar(bias) else np.array(float(bias))
+def _biases(bias: float | np.ndarray, channels: int, depthwise: bool) -> np.ndarray:
+    # np.isscalar narrows to its own broad guard (str, bytes, memoryview), not to float.
+    b = np.asarray(bias, dtype=np.float64) if not np.isscalar(bias) else np.array(float(bias))  # type: ignore[arg-type]
     if not depthwise:
         if b.ndim != 0:
             raise ValueError(
@@ -90,7 +92,11 @@ def colour_conv(
             f"The kernel has depth {k.shape[2]} but the image has {x.shape[2]} channel(s): "
             "a kernel must be as deep as its input."
         )
-    geometry = {"strides": strides, "padding": padding, "dilation_rate": dilation_rate}
+    geometry: dict[str, Any] = {
+        "strides": strides,
+        "padding": padding,
+        "dilation_rate": dilation_rate,
+    }
     b = _biases(bias, x.shape[2], depthwise)
     if depthwise:
         maps = [conv2d(x[:, :, c], k[:, :, c], **geometry) for c in range(x.shape[2])]
