@@ -11,8 +11,8 @@ def run() -> list[str]:
     from scipy import ndimage
 
     import cnnwidgets
-    from cnnwidgets._keras import quiet_keras
     from cnnwidgets.data import load_photo
+    from cnnwidgets.keras_helpers import quiet_keras
 
     photo = load_photo("astronaut", size=512).astype(np.float32)
     rng = np.random.default_rng(0)

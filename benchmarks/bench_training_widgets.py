@@ -28,8 +28,8 @@ def _digits_cnn(keras, X, y):
 
 
 def run() -> list[str]:
-    from cnnwidgets._keras import quiet_keras
     from cnnwidgets.data import load_dataset
+    from cnnwidgets.keras_helpers import quiet_keras
     from cnnwidgets.widgets import AugmentationPreview, ConfusionMatrixWidget, FeatureMapViewer
 
     keras = quiet_keras()

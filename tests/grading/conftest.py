@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnnwidgets._keras import quiet_keras
+from cnnwidgets.keras_helpers import quiet_keras
 
 from .builders import mnist_model
 

@@ -116,14 +116,14 @@ def test_an_import_inside_a_function_is_refused_with_the_function(room):
 def test_a_name_from_a_forbidden_cell_is_traced_to_that_cell(room):
     _run(
         room,
-        ("cell 2", "from cnnwidgets._keras import quiet_keras\nkeras = quiet_keras()"),
+        ("cell 2", "from cnnwidgets.keras_helpers import quiet_keras\nkeras = quiet_keras()"),
         ("shapes", "shapes = [keras.layers.Dense(4).compute_output_shape((None, 3))]"),
     )
     problem = rule_violation(RULES["by_hand"], ["shapes"], room.check(["shapes"]))
     assert problem is not None
     assert problem.startswith(
         "shapes needs keras, which comes from cell 2, line 1 (`from "
-        "cnnwidgets._keras import quiet_keras`): that uses cnnwidgets"
+        "cnnwidgets.keras_helpers import quiet_keras`): that uses cnnwidgets"
     )
     assert "answer cell 'shapes', line 1 (`shapes = [keras.layers" in problem  # fmt: skip
 

@@ -289,7 +289,7 @@ def test_fresh_process_writes_nothing_to_stderr():
     script = textwrap.dedent(
         """
         import numpy as np
-        from cnnwidgets._keras import quiet_keras
+        from cnnwidgets.keras_helpers import quiet_keras
         from cnnwidgets.grading import train_and_evaluate
         keras = quiet_keras()
         L = keras.layers

@@ -23,7 +23,7 @@ TOTALS = {
 
 
 def _build(code: str):
-    from cnnwidgets._keras import quiet_keras
+    from cnnwidgets.keras_helpers import quiet_keras
 
     quiet_keras()
     namespace: dict = {}
