@@ -97,6 +97,7 @@ def test_reader_refuses_links_devices_fifos_sockets_and_big_files(tmp_path):
     with open(cases["big"] / "data.bin", "wb") as fh:
         fh.truncate(50 * MB)  # sparse: refused from its size, never read
     cases["too much"] = _hand_in(tmp_path, "much", {f"f{i}": b"x" * (MB - 1) for i in range(4)})
+    cases["stamp folder"] = _hand_in(tmp_path, "stamp", {"timestamp.txt/x": "1"})
     (tmp_path / "folder-link").symlink_to(cases["deep link"], target_is_directory=True)
     cases["folder link"] = tmp_path / "folder-link"
     cases["not a folder"] = tmp_path / "secret.ipynb"
@@ -110,6 +111,7 @@ def test_reader_refuses_links_devices_fifos_sockets_and_big_files(tmp_path):
     assert said["big"].startswith("data.bin is 50.0 MB, over the limit of 1.0 MB a file")
     assert said["too much"].startswith("the hand-in holds over 3.0 MB in all")
     assert said["folder link"].startswith("the hand-in folder is a link (to ")
+    assert said["stamp folder"] == "timestamp.txt is a folder"
     assert said["not a folder"] == "it is a file, not a folder"
 
 

@@ -328,8 +328,12 @@ class _Reader:
         try:
             self._walk(fd, "", tree, 0)
             tree.ctime_ns = max(tree.ctime_ns, os.fstat(fd).st_ctime_ns)
+        except OSError as exc:  # a folder the instructor may not enter, ...
+            raise _Refuse(f"it cannot be read: {exc.strerror}") from None
         finally:
             os.close(fd)
+        if "timestamp.txt" in tree.dirs:  # the copy's timestamp.txt is collect's own file
+            raise _Refuse("timestamp.txt is a folder")
         return tree
 
     def _owned(self, st: os.stat_result, what: str) -> None:
@@ -619,6 +623,9 @@ def _collect_folder(
                 except _Refuse as exc:
                     owner = None if exc.owner_uid is None else _user_name(exc.owner_uid)
                     refused.append(Refused(name, student, exc.reason, owner))
+                    continue
+                except OSError as exc:  # never one hand-in stops the class
+                    refused.append(Refused(name, student, f"it cannot be read: {exc}"))
                     continue
                 trusted += 1
                 candidate = _judge(ledger, assignment, name, student, tree, now)
