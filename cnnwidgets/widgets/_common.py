@@ -38,6 +38,8 @@ STYLE = (
     f".{ROW} > * {{ flex: 0 0 auto; margin-left: 0; margin-right: 0; }}"
     # A slider's readout keeps its text ("−0.20 – 0.20"); the track gives way instead.
     f".{ROOT} .widget-readout {{ flex-shrink: 0; }}"
+    # ipywidgets 8 puts toggle buttons on the line under their description: beside it.
+    f".{ROOT} .widget-toggle-buttons {{ display: flex; align-items: center; }}"
     f"table.{GRID} {{ border-collapse: collapse; margin: 2px; }}"
     f"table.{GRID} td {{ border: 1px solid #bbbbbb; padding: 2px 6px; min-width: 2em; "
     "text-align: right; font-family: monospace; }"

@@ -537,8 +537,8 @@ class ConvCalculator(_Widget):
             pictures = (
                 "<div style='display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-start;"
                 "margin:6px 0'>"
-                f"<div><b>Padded input</b>{self.picture}</div>"
-                f"<div><b>Output</b>{output}</div></div>"
+                f"<div><div><b>Padded input</b></div>{self.picture}</div>"
+                f"<div><div><b>Output</b></div>{output}</div></div>"
             )
         self._view.value = readout + pictures + (_LEGEND if geo is not None else "")
 
