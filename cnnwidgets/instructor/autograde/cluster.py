@@ -88,7 +88,7 @@ def connect(address: str, workers_wait: float = WORKER_WAIT):
         with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
             cluster = LocalCluster(
                 n_workers=int(count), threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.ERROR,
+                dashboard_address=":0", silence_logs=logging.ERROR,
             )  # fmt: skip
         client = Client(cluster)
 
