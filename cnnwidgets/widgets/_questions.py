@@ -45,6 +45,40 @@ def _bank() -> dict[str, dict]:
             prompt="How many numbers does a flattened 28×28 grayscale image have?",
             answer=28 * 28,
         ),
+        "01-colour-sum": dict(
+            prompt=(
+                "A Conv2D filter on an RGB window: the red channel's products add up to 4, the "
+                "green's to -2, the blue's to 1, and the filter's bias is 0.5. What number does "
+                "the filter output?"
+            ),
+            answer=float(
+                core.colour_conv_step(
+                    np.ones((1, 1, 3)), np.array([[[4.0, -2.0, 1.0]]]), 0.5
+                ).outputs[0]
+            ),
+            hint="all the channels' sums together, plus ONE bias",
+        ),
+        "01-gradient-step": dict(
+            prompt=(
+                "A kernel weight is 0.8, the loss's gradient with respect to it is 2.0 and the "
+                "learning rate is 0.1. What is the weight after one step of gradient descent?"
+            ),
+            answer=float(
+                core.kernel_step(np.ones((1, 1)), np.array([[0.8]]), np.array([[-0.2]]), 0.1)[0][
+                    0, 0
+                ]
+            ),
+            hint="new weight = weight - learning_rate × gradient",
+        ),
+        "01-too-large-rate": dict(
+            prompt=(
+                "Gradient descent with a learning rate far above the limit: what does the loss do?"
+            ),
+            answer="it explodes",
+            choices=["it falls faster", "it explodes", "nothing changes"],
+            explanation="Each step overshoots the bottom of the bowl by more than it started "
+            "from, so every step makes the loss larger.",
+        ),
         # 02 · sizes, padding, pooling
         "02-valid-height": dict(
             prompt=(
@@ -74,6 +108,22 @@ def _bank() -> dict[str, dict]:
             prompt="How many parameters does a MaxPooling2D layer have?",
             answer=0,
         ),
+        "02-receptive-field": dict(
+            prompt=(
+                "Two 3×3 convolutions (stride 1), then a 2×2 max pooling: how many input pixels "
+                "wide is the receptive field of one output pixel?"
+            ),
+            answer=core.receptive_field_table(
+                28,
+                [
+                    {"layer": "Conv2D", "kernel_size": 3},
+                    {"layer": "Conv2D", "kernel_size": 3},
+                    {"layer": "MaxPooling2D", "pool_size": 2},
+                ],
+            )[-1]["size"][0],
+            hint="each 3×3 convolution adds 2; the pooling window spans two of the previous "
+            "layer's positions",
+        ),
         # 03 · parameters and architectures
         "03-conv-params": dict(
             prompt="How many parameters does Conv2D(16, 5) have on an RGB input?",
@@ -88,6 +138,22 @@ def _bank() -> dict[str, dict]:
             answer=core.dense_params(5 * 5 * 64, 100),
             hint="Flatten gives 5·5·64 inputs; every input connects to every unit, "
             "plus one bias per unit",
+        ),
+        "03-vgg-filters": dict(
+            prompt=(
+                "A VGG-style network doubles its filters from block to block: 32, then 64, and "
+                "so on. How many filters does its fourth block have?"
+            ),
+            answer=core.doubling_filters(32, 4)[-1],
+        ),
+        "03-residual-projection": dict(
+            prompt=(
+                "A residual block gets a 16×16×32 input and its convolutions have 64 filters. "
+                "How many parameters does the 1×1 convolution on its skip connection add?"
+            ),
+            answer=core.residual_block_table((16, 16, 32), 64)[2]["params"],
+            hint="Add needs equal shapes: a 1×1 kernel maps 32 channels to 64, plus one bias "
+            "per filter",
         ),
         "03-weight-sharing": dict(
             prompt=(
@@ -127,6 +193,21 @@ def _bank() -> dict[str, dict]:
             answer=7 + 3,
             hint="three epochs without improvement after the best one",
         ),
+        "04-relu-zeros": dict(
+            prompt=(
+                "ReLU is applied to the feature-map values -3, 0.5, 2 and -0.1. How many become 0?"
+            ),
+            answer=int(np.sum(core.relu(np.array([-3.0, 0.5, 2.0, -0.1])) == 0)),
+        ),
+        "04-sigmoid-sum": dict(
+            prompt=(
+                "A Dense(3, activation='sigmoid') head: do its three outputs always add up to 1?"
+            ),
+            answer="no",
+            choices=YES_NO,
+            explanation="Each sigmoid unit is squeezed on its own; only softmax makes the "
+            "outputs share 1 between them.",
+        ),
         # 05 · evaluating (the sick/healthy test of the lesson: TP 100, FN 30, FP 70, TN 800)
         "05-accuracy": dict(prompt="What is its accuracy?", answer=sick["accuracy"]),
         "05-precision": dict(
@@ -138,6 +219,15 @@ def _bank() -> dict[str, dict]:
             prompt="What is its recall (for 'sick')?",
             answer=sick["recall"][1],
             hint="TP / (TP + FN)",
+        ),
+        "05-worst-mistake": dict(
+            prompt=(
+                "An image labelled 4 is read as 9 with probability 0.95; another labelled 4 is "
+                "read as 9 with probability 0.40. Which one does a gallery of the model's most "
+                "confident mistakes show first?"
+            ),
+            answer="the 0.95 one",
+            choices=["the 0.95 one", "the 0.40 one"],
         ),
         # 06 · overfitting and regularization
         "06-diagnosis": dict(
@@ -154,6 +244,22 @@ def _bank() -> dict[str, dict]:
             choices=YES_NO,
             explanation="Dropout is only active in training; Keras scales the kept units during "
             "training so nothing changes at inference.",
+        ),
+        "06-bn-non-trainable": dict(
+            prompt=(
+                "A BatchNormalization layer after a Conv2D(32, 3): how many of its parameters "
+                "are non-trainable?"
+            ),
+            answer=core.batch_norm_params(32)["non_trainable"],
+            hint="γ and β are learned; the moving mean and variance are averaged",
+        ),
+        "06-diverging-rate": dict(
+            prompt=(
+                "Plain SGD for 8 epochs with learning rates 0.001, 0.1 and 1.0: which one "
+                "diverges (its loss ends above where it started)?"
+            ),
+            answer="learning rate 1.0",
+            choices=["learning rate 0.001", "learning rate 0.1", "learning rate 1.0"],
         ),
         "06-updates-per-epoch": dict(
             prompt=(
@@ -187,6 +293,24 @@ def _bank() -> dict[str, dict]:
             explanation="predict runs with training=False: augmentation layers pass images "
             "through unchanged.",
         ),
+        "07-train-accuracy": dict(
+            prompt=(
+                "The same network trained with and without augmentation for the same epochs: "
+                "whose final TRAINING accuracy is higher?"
+            ),
+            answer="without augmentation",
+            choices=["without augmentation", "with augmentation"],
+            explanation="With augmentation every epoch shows altered images, a harder task: "
+            "training accuracy is lower while validation accuracy can be higher.",
+        ),
+        "07-rotation-range": dict(
+            prompt=(
+                "Old code says ImageDataGenerator(rotation_range=30). Which factor gives "
+                "RandomRotation the same angles?"
+            ),
+            answer=core.rotation_factor(30),
+            hint="rotation_range is in degrees; the factor is a fraction of 360°",
+        ),
         # 08 · inside the network
         "08-pool-shape": dict(
             prompt="conv_1 gives 8×8×32 maps. What shape does MaxPooling2D(2) right after it give?",
@@ -207,6 +331,20 @@ def _bank() -> dict[str, dict]:
             choices=YES_NO,
             explanation="They are still there and still used; they just are not updated "
             "(non-trainable).",
+        ),
+        "08-fine-tune": dict(
+            prompt=(
+                "The new head is trained on a frozen base. To fine-tune, what do you unfreeze, "
+                "and with what learning rate?"
+            ),
+            answer="the top block, with a low learning rate",
+            choices=[
+                "every layer, with the same learning rate",
+                "the top block, with a low learning rate",
+                "only the first convolution",
+            ],
+            explanation="The top block holds the most task-specific features; small steps "
+            "adapt them without wiping out what the base learned.",
         ),
     }
 
