@@ -37,10 +37,10 @@ def _architecture(keras: Any) -> Any:
 
 @functools.lru_cache(maxsize=4)
 def _trained_weights(seed: int, split_seed: int, epochs: int) -> tuple[np.ndarray, ...]:
-    from .keras_helpers import quiet_keras
     from .data import load_dataset, split
     from .grading.quiet import framework_noise_silenced
     from .grading.training import _op_determinism
+    from .keras_helpers import quiet_keras
 
     keras = quiet_keras()
     X, y, _ = load_dataset("digits")
