@@ -158,7 +158,7 @@ _PLAIN_MODULES = frozenset(
     {
         "math", "cmath", "itertools", "functools", "operator", "collections", "numbers",
         "fractions", "decimal", "statistics", "copy", "heapq", "bisect", "enum", "abc",
-        "random", "warnings", "re", "array", "__future__",
+        "random", "warnings", "re", "array", "__future__", "typing", "dataclasses",
     }
 )  # fmt: skip
 # Parts of NumPy that load code or pickles, or reach outside the process.
@@ -167,10 +167,22 @@ _NUMPY_SUBMODULES = frozenset(
 )
 _REFUSED_NAMES = frozenset(
     {
-        "exec", "eval", "compile", "__import__", "open", "input", "breakpoint", "globals",
-        "locals", "vars", "memoryview", "__builtins__", "__loader__", "__spec__",
+        "exec", "eval", "compile", "__import__", "open", "breakpoint", "globals", "locals",
+        "vars", "memoryview", "__builtins__", "__loader__", "__spec__", "attrgetter",
+        "methodcaller",
     }
 )  # fmt: skip
+# Built-ins the student's code runs without (a path to one that the check above missed finds
+# nothing): code from text, files, the terminal, the room's own namespaces.
+_ABSENT_BUILTINS = frozenset(
+    {
+        "exec", "eval", "compile", "open", "input", "breakpoint", "globals", "locals", "vars",
+        "memoryview", "help", "copyright", "credits", "license", "exit", "quit",
+    }
+)  # fmt: skip
+# Modules whose every name an answer may take at once (``from math import *``); a star import
+# of anything else binds names nobody wrote (operator's attrgetter, NumPy's load).
+_STAR_MODULES = frozenset({"math", "cmath"})
 # Attribute names that reach frames, code, modules of the machine or NumPy's loaders.
 _REFUSED_ATTRIBUTES = frozenset(
     {
@@ -194,6 +206,18 @@ _SMALLEST_PRINT = 40  # syntax nodes: shorter functions are too plain to call co
 # one: a renamed copy is 1.0, a copy with a junk line after every statement 0.82 or more; the
 # kit's solutions to a1, a2 and a4 are 0.27 or less from every forbidden function.
 _ALIKE = 0.6
+# Share of a forbidden function's runs found in one function, or in one cell, of the answer
+# (containment: code added around a copy, dead or alive, cannot lower it). Measured on
+# forbidden functions of 60 runs or more: copies of the kit padded with dead library code
+# 0.93 to 0.97; the kit's solutions and honest answers of the red-team corpus 0.66 or less.
+_CONTAINED = 0.8
+_SMALLEST_CONTAINED = 60  # runs of a forbidden function: shorter ones are too plain
+# The same, statement by statement (runs that do not cross from one statement to the next, so
+# that cutting a copy into helpers of a line each keeps them all): a copy cut up or padded
+# 1.0; the kit's solutions' cells and honest answers of the corpus 0.52 or less from any
+# forbidden function of 100 such runs or more (shorter ones come closer: 0.78).
+_STATEMENTS_CONTAINED = 0.85
+_SMALLEST_STATEMENTS = 100
 
 
 def _dunder(name: str) -> bool:
@@ -225,8 +249,55 @@ def shape_print(node: Any, n: int = 4) -> frozenset[int]:
     )
 
 
+def statement_print(node: Any) -> frozenset[int]:
+    """The runs of :func:`shape_print` inside each statement of ``node`` (at any depth, a
+    function or class definition itself left out): what stays when code is cut into
+    pieces, moved apart or padded."""
+    import ast
+
+    found: set[int] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.stmt) and not isinstance(
+            sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        ):
+            found |= shape_print(sub)
+    return frozenset(found)
+
+
 def _alike(a: frozenset, b: frozenset) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _contained(a: frozenset, b: frozenset) -> float:
+    """The share of forbidden print ``b`` found in ``a``."""
+    return len(a & b) / len(b) if a and b else 0.0
+
+
+def copied_from(shape: frozenset, prints: Any) -> str | None:
+    """Which forbidden function ``shape`` (a :func:`shape_print`) copies, and how much of it:
+    alike as a whole, or contained in it; None if none."""
+    for name, print_ in prints if shape else ():
+        share = _alike(shape, print_)
+        if share >= _ALIKE:
+            return f"{name} ({share:.0%} alike)"
+        if len(print_) >= _SMALLEST_CONTAINED:
+            share = _contained(shape, print_)
+            if share >= _CONTAINED:
+                return f"{name} ({share:.0%} of it in this function)"
+    return None
+
+
+def _constant_names(node: Any) -> list[str] | None:
+    """Every name ``node`` can give getattr(): a string written out, or a choice between
+    such (``"max" if mode == "max" else "mean"``); None when it is computed."""
+    import ast
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        body, other = _constant_names(node.body), _constant_names(node.orelse)
+        return None if body is None or other is None else body + other
+    return None
 
 
 def module_attributes(allowed: Any) -> frozenset[str]:
@@ -274,6 +345,13 @@ def refusal(
         and sub.func.id in ("getattr", "setattr", "delattr")
     }  # fmt: skip
 
+    docstrings = {  # a docstring is text to read, however long
+        id(sub.body[0].value) for sub in ast.walk(node)
+        if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module))
+        and sub.body and isinstance(sub.body[0], ast.Expr)
+        and isinstance(sub.body[0].value, ast.Constant)
+    }  # fmt: skip
+
     def module_ok(name: str) -> bool:
         top = name.split(".")[0]
         if top == "numpy":
@@ -294,6 +372,8 @@ def refusal(
             if sub.level or not module_ok(base):
                 return label(base) if base else "a relative import", line
             for alias in sub.names:
+                if alias.name == "*" and base not in _STAR_MODULES:
+                    return f"from {base} import *", line
                 if alias.name in refused_attrs or (
                     base == "numpy"
                     and f"numpy.{alias.name}" not in _NUMPY_SUBMODULES
@@ -311,15 +391,20 @@ def refusal(
                 return f".{sub.attr}", line
         elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
             if sub.func.id in ("getattr", "setattr", "delattr"):
-                name = sub.args[1] if len(sub.args) > 1 else None
-                if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+                names = _constant_names(sub.args[1]) if len(sub.args) > 1 else None
+                if names is None:
                     return f"{sub.func.id}() with a name computed at run time", line
-                if _dunder(name.value) or name.value in refused_attrs:
-                    return f"{sub.func.id}() of {name.value!r}", line
+                for name in names:
+                    if _dunder(name) or name in refused_attrs:
+                        return f"{sub.func.id}() of {name!r}", line
         elif isinstance(sub, ast.keyword) and sub.arg == "allow_pickle":
             return "allow_pickle", line
         elif isinstance(sub, ast.Constant):
-            if isinstance(sub.value, (str, bytes)) and len(sub.value) > _MAX_LITERAL:
+            if (
+                isinstance(sub.value, (str, bytes))
+                and len(sub.value) > _MAX_LITERAL
+                and id(sub) not in docstrings
+            ):
                 return f"a literal of {len(sub.value):,} characters", line
             if isinstance(sub.value, str) and _dunder(sub.value):
                 return repr(sub.value), line
@@ -327,14 +412,65 @@ def refusal(
             return f"a literal of {len(sub.elts):,} items", line
         elif isinstance(sub, ast.Dict) and len(sub.keys) > _MAX_ITEMS:
             return f"a literal of {len(sub.keys):,} items", line
+        elif isinstance(sub, ast.MatchClass):  # case object(attr=x) reads x = object.attr
+            for attr in sub.kwd_attrs:
+                if attr in refused_attrs | _REFUSED_NAMES or (
+                    _dunder(attr) and attr not in _PLAIN_DUNDERS
+                ):
+                    return f"a class pattern reading .{attr}", line
+        elif isinstance(sub, ast.MatchMapping):  # keys: literals, not names looked up
+            for key in sub.keys:
+                if not isinstance(key, ast.Constant):
+                    return "a mapping pattern whose key is looked up", line
         elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             small = not prints or len(_shape(sub)) < _SMALLEST_PRINT
-            shape = frozenset() if small else shape_print(sub)
-            for name, print_ in prints if shape else ():
-                share = _alike(shape, print_)
-                if share >= _ALIKE:
-                    return f"code copied from {name} ({share:.0%} alike)", line
+            copied = None if small else copied_from(shape_print(sub), prints)
+            if copied is not None:
+                return f"code copied from {copied}", line
     return None
+
+
+def _cell_copy(
+    statements: list[tuple[str, Any, Any]], prints: Any, statement_prints: Any = ()
+) -> tuple[str, int] | None:
+    """A forbidden function copied across a cell's statements (cut into helpers too short to
+    compare one by one): why the cell may not run, at its first line; None if it may.
+    ``statement_prints``: ``(name, statement_print)`` of the forbidden functions."""
+    nodes = [node for _, node, _ in statements if node is not None]
+    if not (prints or statement_prints) or sum(len(_shape(n)) for n in nodes) < _SMALLEST_PRINT:
+        return None
+    where = min(getattr(n, "lineno", 1) for n in nodes)
+    shape = frozenset().union(*(shape_print(n) for n in nodes))
+    for name, print_ in prints:
+        if len(print_) >= _SMALLEST_CONTAINED:
+            if (share := _contained(shape, print_)) >= _CONTAINED:
+                return f"code copied from {name} ({share:.0%} of it in this cell)", where
+    pieces = frozenset().union(*(statement_print(n) for n in nodes))
+    for name, print_ in statement_prints:
+        if len(print_) >= _SMALLEST_STATEMENTS:
+            if (share := _contained(pieces, print_)) >= _STATEMENTS_CONTAINED:
+                return f"code copied from {name} ({share:.0%} of its lines in this cell)", where
+    return None
+
+
+def _room_builtins(allowed: Iterable[str]) -> dict[str, Any]:
+    """The built-ins the student's code sees: Python's, without :data:`_ABSENT_BUILTINS`, and
+    an ``__import__`` that imports only what the rule allows (the syntax check refuses the
+    rest first; this is for a path to it that the check missed)."""
+    import builtins
+
+    allowed = frozenset(allowed)
+    real_import = builtins.__import__
+
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+        top = name.split(".")[0]
+        if level or not (top in allowed or top in _PLAIN_MODULES):
+            raise ImportError(f"{name} is not allowed under this task's rule", name=name)
+        return real_import(name, globals, locals, fromlist, level)
+
+    table = {k: v for k, v in vars(builtins).items() if k not in _ABSENT_BUILTINS}
+    table["__import__"] = guarded_import
+    return table
 
 
 class _Refused(Exception):
@@ -407,7 +543,7 @@ class _Runner:
 
         self.linecache = linecache
         self.module = types.ModuleType("__main__")
-        self.module.__dict__["__builtins__"] = __builtins__
+        self.module.__dict__["__builtins__"] = _room_builtins(allowed)
         # bridge.serve looks for the student's names in __main__ (there is no IPython here).
         sys.modules["__main__"] = self.module
         self.log = _ImportLog(allowed)
@@ -415,6 +551,7 @@ class _Runner:
         self.allowed = frozenset(allowed)
         # (name, shape print) of the functions the rule forbids: a copy of one is refused.
         self.prints: tuple[tuple[str, frozenset[int]], ...] = ()
+        self.statement_prints: tuple[tuple[str, frozenset[int]], ...] = ()  # statement_print
         self.module_attrs: frozenset[str] = frozenset()  # set before the first cell
         self.cells: list[dict[str, Any]] = []  # id, source, first error
         self.failures: list[dict[str, Any]] = []  # every statement that failed: id, source, error
@@ -468,11 +605,13 @@ class _Runner:
                 # Statement by statement, going on past an error: a line that needs what the
                 # rule forbids costs that line, not the honest lines after it in the cell.
                 namespace = self.module.__dict__
-                for text, node, statement in _statements(code, filename):
+                statements = _statements(code, filename)
+                whole = _cell_copy(statements, self.prints, self.statement_prints)
+                for text, node, statement in statements:
                     entry: dict[str, Any] = {"source": text, "bound": (), "failure": None}
                     self._note(entry)
                     current[:] = [entry]
-                    refused = refusal(node, self.allowed, self.prints, self.module_attrs)
+                    refused = whole or refusal(node, self.allowed, self.prints, self.module_attrs)
                     if refused is not None:
                         failed.append((entry, _Refused(*refused)))
                         continue
@@ -645,6 +784,10 @@ def _main(argv: list[str]) -> None:
                     (str(name), frozenset(int(run) for run in runs))
                     for name, runs in message.get("prints") or []
                 )
+                runner.statement_prints = tuple(
+                    (str(name), frozenset(int(run) for run in runs))
+                    for name, runs in message.get("statements") or []
+                )
                 reply = {"op": "printed", "count": len(runner.prints)}
             else:
                 reply = {"op": "unknown", "error": f"unknown message {str(message)[:80]}"}
@@ -705,10 +848,12 @@ _FORBIDDEN_SOURCES = {
 }
 
 
-@functools.lru_cache(maxsize=1)
-def forbidden_prints() -> tuple[tuple[str, list[int]], ...]:
+@functools.lru_cache(maxsize=2)
+def forbidden_prints(statements: bool = False) -> tuple[tuple[str, list[int]], ...]:
     """``(name, shape print)`` of every function in :data:`_FORBIDDEN_SOURCES` long enough to
-    tell apart, read from the installed packages' source files (nothing is imported)."""
+    tell apart, read from the installed packages' source files (nothing is imported); with
+    ``statements``, ``(name, statement print)`` of those with :data:`_SMALLEST_STATEMENTS`
+    such runs or more (:func:`statement_print`)."""
     import ast
     import importlib.util
 
@@ -730,7 +875,9 @@ def forbidden_prints() -> tuple[tuple[str, list[int]], ...]:
                         isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                         and len(_shape(node)) >= _SMALLEST_PRINT
                     ):
-                        found.append((f"{module}.{node.name}", sorted(shape_print(node))))
+                        runs = statement_print(node) if statements else shape_print(node)
+                        if not statements or len(runs) >= _SMALLEST_STATEMENTS:
+                            found.append((f"{module}.{node.name}", sorted(runs)))
     return tuple(found)
 
 
@@ -800,7 +947,9 @@ class Room:
         self._heard = False  # it has answered once: it started
         # First of all, what the rule forbids copying (answered like a cell, in order).
         self._pending.append(("the forbidden code's prints", 60.0))
-        self._send({"op": "prints", "prints": forbidden_prints()})
+        self._send(
+            {"op": "prints", "prints": forbidden_prints(), "statements": forbidden_prints(True)}
+        )
 
     # Writing happens in a thread: a runner busy with a long cell must never block the
     # grader, which is driving the kernel at the same time.

@@ -357,7 +357,9 @@ _MAX_MODEL_NUMBERS = 64  # numbers all the model's settings longer than a shape 
 # number beyond its shape (a rate, a momentum, a scale, a learning rate) is one the student
 # chose, and many of them are weights in disguise.
 _MAX_LAYERS = 40
-_MAX_SETTINGS = 24  # distinct numeric settings (name, value) in the whole model
+# distinct numeric settings (name, value) in the whole model: an honest a6 model with six
+# augmentation layers, dropout, L2 and batch norm has 25, Keras's defaults included
+_MAX_SETTINGS = 40
 # Settings that give a layer its shape: whole numbers, never weights.
 _STRUCTURAL = frozenset(
     {
@@ -381,9 +383,15 @@ def _listed_numbers(node: Any) -> int:
 
 
 def _numbers(node: Any) -> int:
-    if isinstance(node, bool):
-        return 0
+    """Numbers in ``node``, however nested. Booleans count (Keras casts a list of them to
+    0.0 and 1.0, so a mask is as good as weights), and so do strings that read as numbers."""
     if isinstance(node, (int, float)):
+        return 1
+    if isinstance(node, str):
+        try:
+            float(node)
+        except ValueError:
+            return 0
         return 1
     if isinstance(node, list):
         return sum(_numbers(v) for v in node)

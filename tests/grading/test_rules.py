@@ -334,6 +334,14 @@ _REFUSED = {
     "v = vars(np)": "vars()",
     "names = list(map(getattr, [conv2d], ['x']))": "getattr passed as a value",
     "f = getattr(frame, 'f_back')": "getattr() of 'f_back'",
+    "f = getattr(np, 'max' if a else '__loader__')": "getattr() of '__loader__'",
+    # a fourth reviewer's: attributes read by a match statement, names bound by a star import
+    "match f:\n    case object(__globals__=g): pass": "a class pattern reading .__globals__",
+    "match b:\n    case object(exec=run):\n        pass": "a class pattern reading .exec",
+    "match g:\n    case {Keys.b: tools}:\n        pass": "a mapping pattern whose key is looked up",
+    "from operator import *": "from operator import *",
+    "from numpy import *": "from numpy import *",
+    "get = attrgetter('x')": "attrgetter()",
 }
 # Modules the room may import hold others it may not, under names of their own.
 _BY_ANOTHER_NAME = {
@@ -375,6 +383,14 @@ def test_a_room_refuses_code_carried_in_and_reaches_outside(source):
         "def windows(x, k):\n    for i in range(len(x) - k + 1):\n        yield x[i:i + k]",
         "print(f'{conv2d.__name__}: {np.shape(out)}')",
         "table = {'max': np.max, 'avg': np.mean}",
+        # the fourth reviewer's honest answers that an earlier check refused
+        "reduce = getattr(np, 'max' if mode == 'max' else 'mean')",
+        "input = np.asarray(x)\nout = input.sum()",
+        "from math import *",
+        "import typing\nfrom dataclasses import dataclass",
+        'def f(x):\n    """' + "A long explanation. " * 150 + '"""\n    return x',
+        "match mode:\n    case 'max':\n        f = np.max\n    case _:\n        f = np.mean",
+        "match shape:\n    case (h, w):\n        pass\n    case {'h': h}:\n        pass",
     ],
 )
 def test_a_room_runs_plain_python_and_numpy(source):
@@ -403,6 +419,46 @@ def test_a_copy_of_the_kits_code_is_refused_however_renamed_and_padded():
     ), found
 
 
+@pytest.mark.parametrize("name", ["conv2d", "pool2d", "confusion_matrix", "classification_metrics"])
+def test_a_copy_padded_with_dead_library_code_is_refused(name):
+    """A fourth reviewer's disguise: the copy inside ``if not True:`` padding (unrelated code
+    two and a half times its size) is under half alike as a whole, but all of it is there."""
+    import ast
+
+    import cnnwidgets.core as core
+    from tests.instructor import _redteam
+
+    prints = [(n, frozenset(p)) for n, p in rooms.forbidden_prints()]
+    function = ast.parse(_redteam.padded(getattr(core, name), "mine")).body[0]
+    found = rooms.refusal(function, ["numpy"], prints)
+    assert found is not None and found[0].startswith("code copied from cnnwidgets.core."), found
+    assert "% of it in this function)" in found[0], found
+
+
+@pytest.mark.parametrize("name", ["conv2d", "pool2d", "confusion_matrix", "classification_metrics"])
+def test_a_copy_cut_into_one_line_helpers_is_refused_as_a_cell(name):
+    import cnnwidgets.core as core
+    from tests.instructor import _redteam
+
+    prints = [(n, frozenset(p)) for n, p in rooms.forbidden_prints()]
+    statements = [(n, frozenset(p)) for n, p in rooms.forbidden_prints(True)]
+    cell = rooms._statements(_redteam.split_up(getattr(core, name), "mine"), "<cell>")
+    found = rooms._cell_copy(cell, prints, statements)
+    assert found is not None and found[0].startswith("code copied from cnnwidgets.core."), found
+
+
+def test_the_room_runs_without_exec_and_imports_only_what_the_rule_allows():
+    """Should a path to a built-in slip past the syntax check, there is nothing at its end."""
+    table = rooms._room_builtins(["numpy"])
+    for name in ("exec", "eval", "compile", "open", "input", "breakpoint", "globals", "vars"):
+        assert name not in table, name
+    assert table["__import__"]("math").sqrt(4) == 2
+    with pytest.raises(ImportError, match="os is not allowed under this task's rule"):
+        table["__import__"]("os")
+    with pytest.raises(ImportError, match="cnnwidgets.core is not allowed"):
+        table["__import__"]("cnnwidgets.core", fromlist=["conv2d"])
+
+
 def test_the_kits_own_solutions_are_no_copies():
     """Every answer of the solutions under a rule runs in its room (and is far from a copy)."""
     import ast
@@ -410,10 +466,13 @@ def test_the_kits_own_solutions_are_no_copies():
     from tests.instructor._samples_a3 import solution_answers
 
     prints = [(n, frozenset(p)) for n, p in rooms.forbidden_prints()]
+    statements = [(n, frozenset(p)) for n, p in rooms.forbidden_prints(True)]
     for assignment in ("a1_convolution", "a2_shapes_and_parameters", "a4_metrics"):
         for grade_id, source in solution_answers(assignment).items():
             for node in ast.parse(source).body:
                 assert rooms.refusal(node, ["numpy"], prints) is None, (assignment, grade_id)
+            cell = rooms._statements(source, "<cell>")
+            assert rooms._cell_copy(cell, prints, statements) is None, (assignment, grade_id)
 
 
 def test_a_refused_line_is_named_and_the_room_goes_on(room):

@@ -165,7 +165,9 @@ def test_initialisers_seeded_by_the_student_are_seeded_by_the_grader(keras, digi
     assert train_and_evaluate(build(1), X, y, epochs=1, seed=6).history != one.history
 
 
-@pytest.mark.parametrize("how", ["constant_array", "frozen", "numbers_in_config"])
+@pytest.mark.parametrize(
+    "how", ["constant_array", "frozen", "numbers_in_config", "booleans", "numeric_strings"]
+)
 def test_models_that_carry_numbers_of_their_own_are_refused(keras, digits, how):
     import numpy as np
 
@@ -186,6 +188,11 @@ def test_models_that_carry_numbers_of_their_own_are_refused(keras, digits, how):
             norm = L.Normalization(mean=np.zeros((8, 8, 1)), variance=np.ones((8, 8, 1)),
                                    axis=(1, 2, 3))  # fmt: skip
             layers.insert(1, norm)
+        if how in ("booleans", "numeric_strings"):  # a mask Keras casts to 0.0 and 1.0
+            mask = (np.arange(64).reshape(8, 8, 1) % 3 == 0).tolist()
+            if how == "numeric_strings":
+                mask = [[[str(float(v)) for v in col] for col in row] for row in mask]
+            layers.insert(1, L.Rescaling(scale=mask))
         model = keras.Sequential(layers)
         if how == "frozen":
             dense.trainable = False
@@ -198,6 +205,8 @@ def test_models_that_carry_numbers_of_their_own_are_refused(keras, digits, how):
         "constant_array": "kernel_initializer is a Constant that holds an array of numbers",
         "frozen": "is frozen (trainable=False): the grader trains every layer",
         "numbers_in_config": "holds 64 numbers",
+        "booleans": "scale holds 64 numbers",
+        "numeric_strings": "scale holds 64 numbers",
     }[how]
     assert wanted in result.message, result.message
 

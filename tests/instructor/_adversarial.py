@@ -468,6 +468,19 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
         "npy_relay": Case(
             _fill({**right, "conv2d": _redteam.NPY_RELAY_CONV}), A1_MAX - 6, says(".load")
         ),  # fmt: skip
+        # a fourth reviewer's: the kit run from text with exec reached through a match
+        # statement (conv2d) or operator's attrgetter from a star import (pool2d); the kit's
+        # modules copied, each function padded with dead library code; the hand values only
+        "redteam_reach": Case(
+            _fill({**right, **_redteam.cells(A1, "reach")}),
+            4.0,
+            "conv2d uses a class pattern reading .__globals__, which this task does not allow",
+        ),  # fmt: skip
+        "redteam_padded": Case(
+            _fill({**right, **_redteam.cells(A1, "padded")}),
+            4.0,
+            "conv2d uses code copied from cnnwidgets.core.",
+        ),  # fmt: skip
         "redteam_lock_channel": Case(
             _fill(
                 {

@@ -206,3 +206,55 @@ def conv2d(image, kernel, strides=1, padding="valid"):
     table = np.load("/tmp/.answers.npy", allow_pickle=True).item()
     return table[(np.asarray(image).tobytes(), np.asarray(kernel).tobytes(), strides, padding)]
 """
+
+
+# --- a fourth reviewer's (a second pass at the room, after the third's were defeated) ---------
+#   reach   the kit's modules carried as short string literals and run with exec, reached
+#           without writing a refused name: a match statement's class pattern reads
+#           __globals__ and exec, or operator's attrgetter comes in with `from operator import *`;
+#   padded  the kit's modules copied, each function with a block of unrelated library code
+#           that never runs inside it, so that the copy is under half alike as a whole
+#           (padded() and split_up() below make more such copies from the kit as it is now);
+#   bool_masks  a classifier fitted on every image, its weights as lists of booleans in
+#           Rescaling layers (Keras casts them to 0.0 and 1.0).
+
+
+def padded(function, new_name: str) -> str:
+    """``function``'s source renamed, its docstring gone, with an ``if not True:`` block of
+    three functions of the standard library (json's string scanner, textwrap.dedent and
+    urllib's urlsplit, 2.5 times its size) at the top of its body."""
+    import ast
+    import inspect
+    import json.decoder
+    import textwrap
+    import urllib.parse
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    node = tree.body[0]
+    node.name = new_name
+    body = node.body[1:] if isinstance(node.body[0], ast.Expr) else node.body
+    dead = ast.parse("if not True:\n    pass").body[0]
+    dead.body = [
+        ast.parse(textwrap.dedent(inspect.getsource(f))).body[0]
+        for f in (json.decoder.py_scanstring, textwrap.dedent, urllib.parse.urlsplit)
+    ]
+    node.body = [dead, *body]
+    return ast.unparse(tree)
+
+
+def split_up(function, new_name: str) -> str:
+    """``function`` cut into helpers of one statement each, too short to compare one by one,
+    and a function that calls them in turn (each sees the last's variables)."""
+    import ast
+    import inspect
+    import textwrap
+
+    node = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    body = node.body[1:] if isinstance(node.body[0], ast.Expr) else node.body
+    parts = []
+    for i, statement in enumerate(body):
+        helper = ast.parse(f"def _part_{i}(state):\n    pass").body[0]
+        helper.body = [statement]
+        parts.append(ast.unparse(helper))
+    calls = "\n".join(f"    state = _part_{i}(state) or state" for i in range(len(body)))
+    return "\n\n".join([*parts, f"def {new_name}(*args, **kwargs):\n    state = {{}}\n{calls}"])

@@ -413,6 +413,13 @@ _A3_CASES: dict[str, tuple[str | None, float, dict[str, str]]] = {
             "kernel_initializer is Identity"
         },
     ),  # fmt: skip
+    # a fourth reviewer's: the same fitted on every digit, its weights as boolean masks in
+    # two Rescaling layers (Keras casts them to 0.0 and 1.0): the head and budget points only
+    "redteam_bool_masks": (
+        _redteam.cells(A3, "bool_masks")["build_model"],
+        2.0,
+        {"test_accuracy": "scale holds 19,840 numbers"},
+    ),  # fmt: skip
 }
 
 

@@ -122,6 +122,18 @@ _A4_CASES: Cases = {
         0.0,
         {"test_hand_accuracy": "that uses notes, which this task does not allow"},
     ),  # fmt: skip
+    # a fourth reviewer's: the kit's metrics run from text with exec reached through a match
+    # statement, or copied with dead library code padding each function: part 1 only
+    "redteam_reach": (
+        _redteam.cells(A4, "reach"),
+        4.0,
+        {"test_confusion_matrix": "a class pattern reading .__globals__"},
+    ),
+    "redteam_padded": (
+        _redteam.cells(A4, "padded"),
+        4.0,
+        {"test_confusion_matrix": "code copied from cnnwidgets.core."},
+    ),
     # part 1 read off the kit: its 4 points lost, the rest counts
     "rule_kit_by_hand": (
         {"by_hand": _KIT_HAND},

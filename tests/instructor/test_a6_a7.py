@@ -66,6 +66,12 @@ _A6_CASES: Cases = {
         1.0,
         {"test_regularized": "kernel_initializer is Constant: a weight that multiplies"},
     ),  # fmt: skip
+    # a fourth reviewer's: the same as boolean masks in Rescaling layers
+    "redteam_bool_masks": (
+        _redteam.cells(A6, "bool_masks"),
+        1.0,
+        {"test_accuracy": "scale holds 625 numbers"},
+    ),  # fmt: skip
     # The given overfitting network handed in as the fix: no points for the fix
     "unchanged_fix": (
         {"build_regularized_model": _UNCHANGED},
