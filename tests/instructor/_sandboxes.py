@@ -24,7 +24,7 @@ def kernel_process(folder: Path, code: str, **popen) -> subprocess.Popen:
     os.chmod(folder, 0o777)
     cmd = command([sys.executable, "-c", code], cwd=str(folder), private_dir=str(folder),
                   env={"PATH": "/usr/bin:/bin"}, limits=Limits(),
-                  uid=sandbox_uid(str(folder)))  # fmt: skip
+                  uid=sandbox_uid(str(folder)), background=True)  # fmt: skip
     return subprocess.Popen(seccomp.with_filter(cmd, seccomp.KERNEL), **popen)
 
 

@@ -108,6 +108,12 @@ if os.uname().machine == "x86_64":  # the same calls through the other ABIs
     # getpid: mov eax, 20; int 0x80; ret  (i386)  |  mov eax, 0x40000027; syscall; ret  (x32)
     out["i386_getpid"] = machine_code("b814000000cd80c3")[0]
     out["x32_getpid"] = machine_code("b8270000400f05c3")[0]
+import socket
+a, b = socket.socketpair()  # a socket's buffers stay at the default; its other options work
+attempt("SO_SNDBUF", lambda: a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20))
+attempt("SO_RCVBUF", lambda: b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20))
+attempt("SO_SNDBUFFORCE", lambda: a.setsockopt(socket.SOL_SOCKET, 32, 4 << 20))
+attempt("SO_KEEPALIVE", lambda: a.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1))
 import sqlite3
 try:  # SQLite locks its file, as IPython's history does
     db = sqlite3.connect("history.sqlite")
@@ -138,6 +144,7 @@ def _probe(profile: seccomp.Profile, tmp_path: Path) -> dict:
 
 ROUTING = ["F_SETSIG", "F_NOTIFY", "F_SETOWN", "F_SETOWN_EX", "F_SETLEASE", "F_SETSIG_high_bits"]
 WATCHES = ["inotify_init1", "fanotify_init", "timer_create", "memfd_create", "shmget"]
+BUFFERS = ["SO_SNDBUF", "SO_RCVBUF", "SO_SNDBUFFORCE"]
 LOCKS = ["F_GETLK", "F_SETLK", "F_SETLKW", "F_OFD_SETLK", "flock"]
 
 
@@ -145,7 +152,7 @@ def test_the_rooms_filter_refuses_locks_watches_and_signal_routing_numpy_runs(tm
     if seccomp.program(seccomp.ROOM) is None:
         pytest.skip(f"no seccomp numbers for {platform.machine()}")
     seen = _probe(seccomp.ROOM, tmp_path)
-    refused = {name: seen[name] for name in LOCKS + ROUTING + WATCHES}
+    refused = {name: seen[name] for name in LOCKS + ROUTING + WATCHES + BUFFERS}
     assert refused == dict.fromkeys(refused, "EPERM"), seen
     assert seen["F_GETFL"] == "allowed"
     assert seen["numpy"] == 1.5
@@ -158,7 +165,8 @@ def test_the_kernels_filter_refuses_signal_routing_and_keeps_file_locks(tmp_path
     if seccomp.program(seccomp.KERNEL) is None:
         pytest.skip(f"no seccomp numbers for {platform.machine()}")
     seen = _probe(seccomp.KERNEL, tmp_path)
-    refused = {name: seen[name] for name in ROUTING + WATCHES}
+    refused = {name: seen[name] for name in ROUTING + WATCHES + BUFFERS}
+    assert seen["SO_KEEPALIVE"] == "allowed", seen
     assert refused == dict.fromkeys(refused, "EPERM"), seen
     assert {name: seen[name] for name in LOCKS} == dict.fromkeys(LOCKS, "allowed"), seen
     assert seen["sqlite"] == 1 and seen["numpy"] == 1.5

@@ -60,6 +60,63 @@ def test_forked_children_holding_memory_stop_the_whole_sandbox(tmp_path):
     assert dog.peak.processes >= 5  # bwrap's init, the parent and its children
 
 
+def test_memory_queued_in_sockets_counts(tmp_path):
+    """A fourth reviewer's: bytes queued in socket pairs belong to no process's resident
+    memory (1 GB held under a 256 MB limit). Their buffers stay at the default (the filter
+    refuses SO_SNDBUF), and each socket counts at what they hold."""
+    hog = (
+        "import socket, time\n"
+        "pairs, chunk = [], b'x' * 65536\n"
+        "for _ in range(400):\n"
+        "    a, b = socket.socketpair()\n"
+        "    try:\n"
+        "        a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    a.setblocking(False)\n"
+        "    try:\n"
+        "        while True:\n"
+        "            a.send(chunk)\n"
+        "    except BlockingIOError:\n"
+        "        pass\n"
+        "    pairs.append((a, b))\n"
+        "time.sleep(60)\n"
+    )
+    proc = kernel_process(tmp_path / "work", hog)
+    dog = Watchdog(proc.pid, [str(tmp_path / "work")], memory_mb=256, disk_mb=64).start()
+    seconds = _stopped_by(dog, proc)
+    print(f"stopped after {seconds:.1f} s: {dog.reason} (peak {dog.peak})")
+    assert dog.reason is not None and dog.reason.endswith("the limit is 256 MB"), dog.reason
+    assert dog.peak.sockets > 256 * 2**20 / (1 << 20)  # each counts at about 0.4 MB
+    assert seconds < 30
+
+
+def test_many_processes_stop_the_sandbox(tmp_path):
+    """Busy loops in many processes (SCHED_IDLE keeps them off the verifiers' CPU; the
+    watchdog keeps their number down)."""
+    hog = (
+        "import os, time\n"
+        "for _ in range(100):\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(60)\n"
+        "        os._exit(0)\n"
+        "time.sleep(60)\n"
+    )
+    proc = kernel_process(tmp_path / "work", hog)
+    dog = Watchdog(proc.pid, [str(tmp_path / "work")], memory_mb=4096, disk_mb=64).start()
+    seconds = _stopped_by(dog, proc)
+    assert dog.reason is not None and dog.reason.startswith("the submission's processes were ")
+    assert dog.reason.endswith(" processes at once; the limit is 64"), dog.reason
+    assert seconds < 30
+
+
+def test_kernels_run_at_sched_idle(tmp_path):
+    probe = "import os\nprint(os.sched_getscheduler(0) == os.SCHED_IDLE)\n"
+    proc = kernel_process(tmp_path / "work", probe, stdout=subprocess.PIPE)
+    out, _ = proc.communicate(timeout=60)
+    assert out.strip().endswith(b"True"), out
+
+
 def test_forks_that_share_their_parents_memory_count_it_once(tmp_path):
     """A fork shares its parent's pages until it writes them: 8 forks of a process holding
     100 MB hold about 100 MB (the corpus's fork bomb only hurts itself)."""

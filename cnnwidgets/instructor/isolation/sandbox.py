@@ -137,7 +137,7 @@ def availability() -> str | None:
             "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap; "
             "Fedora: dnf install bubblewrap)"
         )
-    for tool in ("prlimit", "setpriv"):
+    for tool in ("prlimit", "setpriv", "chrt"):
         if shutil.which(tool) is None:
             return f"{tool} (util-linux) is not installed"
     probe = [bwrap, *_ro_binds([*_SYSTEM]), "--proc", "/proc", "--dev", "/dev",
@@ -217,7 +217,7 @@ def command(
     extra: tuple[tuple[str, str], ...] = (),
     hidden: tuple[str, ...] = (),
     sealed: bool = False,
-    nice: int = 0,
+    background: bool = False,
 ) -> list[str]:
     """The command line that runs ``kernel_cmd`` inside the sandbox.
 
@@ -230,7 +230,10 @@ def command(
     an empty file system (a rule's room: site-packages it must not see).
     ``sealed`` (a rule's room): ``private_dir`` is the only writable folder (``cwd``,
     ``/tmp`` and ``/proc`` are read-only, there is no ``/dev/shm``), and ``extra``
-    may bind ``/dev/null`` over a file to take it away. ``nice`` lowers the priority.
+    may bind ``/dev/null`` over a file to take it away. ``background`` (kernels and rooms)
+    runs it at ``SCHED_IDLE``: only on CPU time no other process wants, so that busy loops
+    in any number of its processes and threads cannot slow the grader or its verifiers
+    (``nice`` is a weight per thread, and 500 threads at nice 10 outweigh one at 0).
     """
     bwrap = _bwrap()
     if bwrap is None:
@@ -272,18 +275,24 @@ def command(
     if uid is not None:
         args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--no-new-privs", "--"]  # fmt: skip
-    if nice:
-        args += ["nice", "-n", str(nice)]
+    if background:
+        args += ["chrt", "--idle", "0"]
     args += [
         "prlimit",
         f"--as={limits.memory_mb * MB}",
         f"--cpu={limits.cpu_seconds}",
         f"--nproc={_nproc_limit(limits.processes, uid)}",
         f"--fsize={limits.file_mb * MB}",
+        f"--nofile={_OPEN_FILES}",
         "--core=0",
         "--",
     ]
     return args + list(kernel_cmd)
+
+
+# Open files of each process (a TensorFlow kernel holds a few hundred): with the buffers of a
+# socket at their default (see .seccomp) and each counted by the watchdog, enough.
+_OPEN_FILES = 4096
 
 
 def _nproc_limit(processes: int, uid: int | None) -> int:
@@ -345,7 +354,7 @@ class SandboxKernelManager(SocketKernelManager):
             shared=(self.bridge_dir,),
             # Below the verifier, which trains the tests' models: busy loops in a
             # submission take spare time only, from its own and other graders' tests.
-            nice=KERNEL_NICE,
+            background=True,
         )
         return seccomp.with_filter(cmd, seccomp.KERNEL), kw
 
@@ -430,7 +439,7 @@ class SandboxKernelManager(SocketKernelManager):
         folders = sorted({os.path.realpath(sys.base_prefix), os.path.dirname(python)})
         cmd = command(argv, cwd=home, private_dir=bridge, env=env, limits=self._limits(),
                       uid=uid, python=folders, extra=tuple(extra),
-                      hidden=tuple(site_folders()), sealed=True, nice=KERNEL_NICE)  # fmt: skip
+                      hidden=tuple(site_folders()), sealed=True, background=True)  # fmt: skip
         return seccomp.with_filter(cmd, seccomp.ROOM), env, home, bridge
 
     async def _async_interrupt_kernel(self) -> None:
@@ -476,9 +485,6 @@ def verifier_uid(key: str, kernel_uid: int | None) -> int | None:
     if uid is not None and uid == kernel_uid:
         uid = _FIRST_UID + (uid - _FIRST_UID + 1) % _UIDS
     return uid
-
-
-KERNEL_NICE = 10  # kernels and rooms run below the grader and its verifiers
 
 
 def _ctypes_files() -> list[str]:

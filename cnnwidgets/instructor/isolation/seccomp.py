@@ -16,7 +16,10 @@ signal). The room, for its part, may not use file locks, the channel two sandbox
 that share nothing writable still share (record locks on a file both can read), nor
 watch files. inotify and fanotify watches go in both, as a way to notice the other
 side without a signal. Memory no process shows as its own (a memfd or a System V
-segment nobody maps) would escape the :mod:`.watchdog`, so both refuse those too.
+segment nobody maps) would escape the :mod:`.watchdog`, so both refuse those too, and
+neither may grow a socket's buffers past the system's default (``setsockopt`` of
+``SO_SNDBUF``/``SO_RCVBUF``): bytes queued in a socket belong to no process, so the
+watchdog counts each socket at what its default buffers can hold.
 """
 
 from __future__ import annotations
@@ -42,6 +45,11 @@ _SIGNAL_ROUTING = (F_NOTIFY, F_SETSIG, F_SETOWN, F_SETOWN_EX, F_SETLEASE)
 _RECORD_LOCKS = (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
 _WATCHES = ("inotify_init", "inotify_init1", "inotify_add_watch", "fanotify_init", "fanotify_mark")
 _HIDDEN_MEMORY = ("memfd_create", "memfd_secret", "shmget")
+# setsockopt(fd, SOL_SOCKET, optname): the buffer sizes (asm-generic/socket.h; the same on
+# x86_64 and aarch64)
+SOL_SOCKET = 1
+SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, SO_RCVBUFFORCE = 7, 8, 32, 33
+_BUFFER_SIZES = (SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, SO_RCVBUFFORCE)
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class Profile:
     name: str
     calls: tuple[str, ...]
     fcntl: tuple[int, ...]
+    socket_options: tuple[int, ...] = _BUFFER_SIZES  # SOL_SOCKET options setsockopt refuses
 
 
 #: The student's kernel: no signal routing, timers or watches; file locks stay (IPython keeps
@@ -76,6 +85,7 @@ _ABIS = {
         {
             "fcntl": 72,
             "flock": 73,
+            "setsockopt": 54,
             "shmget": 29,
             "timer_create": 222,
             "inotify_init": 253,
@@ -93,6 +103,7 @@ _ABIS = {
         {  # asm-generic numbers; there is no inotify_init
             "fcntl": 25,
             "flock": 32,
+            "setsockopt": 208,
             "shmget": 194,
             "timer_create": 107,
             "inotify_init1": 26,
@@ -111,7 +122,7 @@ _LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
 # Offsets in struct seccomp_data: nr, arch, then args[6] (8 bytes each) from 16. fcntl's
 # command is args[1], an unsigned int to the kernel: its low half (both machines are
 # little-endian) is all that counts.
-_NR, _ARCH, _ARG1_LOW = 0, 4, 24
+_NR, _ARCH, _ARG1_LOW, _ARG2_LOW = 0, 4, 24, 32
 
 
 def program(profile: Profile, machine: str | None = None) -> bytes | None:
@@ -134,11 +145,26 @@ def program(profile: Profile, machine: str | None = None) -> bytes | None:
         code.append((_JGE_K, 0x40000000, "refuse", 0))
     refused = sorted({abi.numbers[c] for c in profile.calls if c in abi.numbers})
     code += [(_JEQ_K, number, "refuse", 0) for number in refused]
+    # Calls refused for some arguments only: each jumps to its own block, which ends allowed.
+    blocks: list[tuple[str, list[tuple[int, int, int | str, int | str]]]] = []
     if profile.fcntl:
-        code += [(_JEQ_K, abi.numbers["fcntl"], 0, "allow"), (_LD_W_ABS, _ARG1_LOW, 0, 0)]
-        code += [(_JEQ_K, command, "refuse", 0) for command in sorted(set(profile.fcntl))]
+        commands = sorted(set(profile.fcntl))
+        blocks.append(("fcntl", [(_LD_W_ABS, _ARG1_LOW, 0, 0),
+                                 *((_JEQ_K, c, "refuse", 0) for c in commands)]))  # fmt: skip
+    if profile.socket_options:
+        options = sorted(set(profile.socket_options))
+        blocks.append(("setsockopt", [(_LD_W_ABS, _ARG1_LOW, 0, 0),
+                                      (_JEQ_K, SOL_SOCKET, 0, "allow"),
+                                      (_LD_W_ABS, _ARG2_LOW, 0, 0),
+                                      *((_JEQ_K, o, "refuse", 0) for o in options)]))  # fmt: skip
+    code += [(_JEQ_K, abi.numbers[call], call, 0) for call, _ in blocks]
+    code.append((_RET_K, _ALLOW, 0, 0))
+    target: dict[str, int] = {}
+    for call, block in blocks:
+        target[call] = len(code)
+        code += [*block, (_RET_K, _ALLOW, 0, 0)]
     code += [(_RET_K, _ALLOW, 0, 0), (_RET_K, _REFUSE, 0, 0)]
-    target = {"allow": len(code) - 2, "refuse": len(code) - 1}
+    target.update({"allow": len(code) - 2, "refuse": len(code) - 1})
     out = []
     for i, (op, k, jt, jf) in enumerate(code):
         jt, jf = (target[j] - i - 1 if isinstance(j, str) else j for j in (jt, jf))

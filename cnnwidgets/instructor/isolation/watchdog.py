@@ -26,6 +26,7 @@ often (never more than a twentieth of a core).
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import stat
@@ -50,6 +51,7 @@ class Usage:
     disk: int = 0
     processes: int = 0
     files: int = 0
+    sockets: int = 0
 
 
 def size_text(n: float, other: float | None = None) -> str:
@@ -78,7 +80,11 @@ class Watchdog:
     folders : iterable of str
         The host folders the sandbox may write.
     memory_mb, disk_mb : int
-        The limits, for all its processes and all its folders together.
+        The limits, for all its processes and all its folders together. Memory counts
+        each socket at what its default buffers hold (bytes queued in a socket belong to
+        no process; :mod:`.seccomp` keeps its buffers at the default).
+    processes : int
+        The most processes the sandbox may have at once (threads not counted).
     who : str
         The sandbox in the message, e.g. ``"the submission's processes"``.
 
@@ -91,12 +97,13 @@ class Watchdog:
 
     def __init__(
         self, pid: int, folders: Iterable[str], *, memory_mb: int, disk_mb: int,
-        who: str = "the submission's processes", interval: float = 0.25,
+        processes: int = 64, who: str = "the submission's processes", interval: float = 0.25,
     ) -> None:  # fmt: skip
         self.pid = pid
         self.folders = [os.path.realpath(f) for f in folders]
         self.memory_limit = memory_mb * MB
         self.disk_limit = disk_mb * MB
+        self.process_limit = processes
         self.who = who
         self.interval = interval
         self.reason: str | None = None  # why it killed the sandbox, in words
@@ -148,6 +155,9 @@ class Watchdog:
 
     def verdict(self, usage: Usage) -> str | None:
         """What is over its limit in ``usage``, in words; ``None`` when nothing is."""
+        if usage.processes > self.process_limit:
+            return (f"{self.who} were {usage.processes:,} processes at once; "
+                    f"the limit is {self.process_limit}")  # fmt: skip
         if usage.memory > self.memory_limit:
             used = size_text(usage.memory, self.memory_limit)
             return (f"{self.who} used {used} of memory together; "
@@ -179,11 +189,15 @@ class Watchdog:
         usage = Usage(processes=len(procs))
         for proc in procs:
             usage.memory += _resident(proc)
+        sockets = set().union(*(_sockets(proc) for proc in procs)) if procs else set()
+        usage.sockets = len(sockets)
+        usage.memory += usage.sockets * _socket_bytes()
         if usage.memory > self.memory_limit:
             # Resident pages a fork still shares with its parent count in both: over the
             # limit by that measure, count each page once, split between its sharers (PSS;
             # slower to read, so only then). A fork bomb holds next to nothing.
             usage.memory = sum(_proportional(proc) for proc in procs)
+            usage.memory += usage.sockets * _socket_bytes()
         seen: set[tuple[int, int]] = set()
         devices: set[int] = set()
         for folder in self.folders:
@@ -312,6 +326,36 @@ def _resident(proc: str) -> int:
                     total += int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         return 0
+    return total
+
+
+def _sockets(proc: str) -> set[int]:
+    """The inodes of the sockets a process holds open."""
+    found = set()
+    try:
+        fds = os.listdir(f"{proc}/fd")
+    except OSError:
+        return found
+    for fd in fds:
+        try:
+            target = os.readlink(f"{proc}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(int(target[8:-1]))
+    return found
+
+
+@functools.cache
+def _socket_bytes() -> int:
+    """What one socket can queue at its default buffer sizes (sent and received)."""
+    total = 0
+    for name in ("wmem_default", "rmem_default"):
+        try:
+            with open(f"/proc/sys/net/core/{name}") as fh:
+                total += int(fh.read())
+        except (OSError, ValueError):
+            total += 212_992  # Linux's default
     return total
 
 
