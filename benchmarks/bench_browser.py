@@ -12,6 +12,11 @@ messages are timed as the page receives them, which splits the total into:
 
 and the same trait change timed inside one Python process gives recompute + encode
 with no transfer at all.
+
+The machine may be shared: the cases take turns for CNN_BENCH_ROUNDS rounds (default 3)
+of 30 changes each, so a busy spell falls on all of them; each round's median and the
+load average are printed beside the pooled median and p95. CNN_BENCH_KIT=/other/checkout
+measures that checkout's widgets in the same Lab and browser (for before/after tables).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from ._timing import line, repeat, summary
 REPO = Path(__file__).resolve().parents[1]
 CHANGES = 30
 WARMUP = 3
+ROUNDS = int(os.environ.get("CNN_BENCH_ROUNDS", "3"))
+KIT = os.environ.get("CNN_BENCH_KIT")  # another checkout's cnnwidgets, for a before/after
 
 # (label, cell code, what to change, target median in ms)
 CASES = [
@@ -140,10 +147,13 @@ def _median(rows: list[dict], key: str) -> float:
 def run() -> list[str]:
     if str(REPO) not in sys.path:  # the Lab helpers live with the browser tests
         sys.path.insert(0, str(REPO))
+    from tests.e2e import _lab
+
+    if KIT and "cnnwidgets" not in sys.modules:  # the in-process figures of the same widgets
+        sys.path.insert(0, str(Path(KIT).resolve()))
     import nbformat
 
     from cnnwidgets.lab import WORK
-    from tests.e2e import _lab
 
     reason = _lab.missing()
     if reason is not None:
@@ -166,7 +176,8 @@ def run() -> list[str]:
         }
         (root / WORK).mkdir()  # `make lab` serves the learner's folder
         nbformat.write(nb, root / WORK / "bench.ipynb")
-        server = _lab.LabServer(root).start()
+        env = {"PYTHONPATH": str(Path(KIT).resolve())} if KIT else {}
+        server = _lab.LabServer(root, env=env).start()
         try:
             with sync_playwright() as pw:
                 browser = _lab.launch_chromium(pw)
@@ -183,34 +194,61 @@ def run() -> list[str]:
                     version = browser.version
                     cdp = context.new_cdp_session(page.page)
                     cdp.send("Performance.enable")
+                    results = {cell: _Result() for cell in range(1, len(CASES) + 1)}
+                    for _round in range(ROUNDS):  # the cases take turns: load hits them alike
+                        for cell, (_, _, kind, _) in enumerate(CASES, start=1):
+                            page.output(cell).scroll_into_view_if_needed()
+                            start, cpu0 = _main_thread(cdp), _cpu(server)
+                            measured = page.page.evaluate(
+                                _MEASURE,
+                                {
+                                    "path": page.path,
+                                    "cell": cell,
+                                    "kind": kind,
+                                    "n": CHANGES,
+                                    "warmup": WARMUP,
+                                },
+                            )
+                            spent, cpu1 = _main_thread(cdp), _cpu(server)
+                            results[cell].add(measured, start, spent, cpu0, cpu1)
                     for cell, (label, code, kind, target) in enumerate(CASES, start=1):
-                        page.output(cell).scroll_into_view_if_needed()
-                        start, cpu0 = _main_thread(cdp), _cpu(server)
-                        measured = page.page.evaluate(
-                            _MEASURE,
-                            {
-                                "path": page.path,
-                                "cell": cell,
-                                "kind": kind,
-                                "n": CHANGES,
-                                "warmup": WARMUP,
-                            },
-                        )
-                        spent, cpu1 = _main_thread(cdp), _cpu(server)
-                        n = CHANGES + WARMUP
-                        busy = {k: (spent[k] - start[k]) / n for k in spent}
-                        cpu = {k: (cpu1[k] - cpu0[k]) / n for k in cpu1}
-                        rows += _rows(label, code, kind, target, measured, busy, cpu)
+                        rows += _rows(label, code, kind, target, results[cell])
                 finally:
                     browser.close()
         finally:
             server.cleanup()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    which = f"the widgets of {KIT}" if KIT else "this checkout's widgets"
     rows.append(
-        f"Chromium {version} headless (--disable-gpu), JupyterLab on localhost, {CHANGES} "
-        f"changes each; {os.cpu_count()} CPU cores, load average {load} (1, 5, 15 min)"
+        f"Chromium {version} headless (--disable-gpu), JupyterLab on localhost, {which}; "
+        f"{ROUNDS} rounds of {CHANGES} changes per case, the cases taking turns; "
+        f"{os.cpu_count()} CPU cores, load average {load} (1, 5, 15 min) at the end"
     )
     return rows
+
+
+class _Result:
+    """One case's changes over all rounds, and what each round cost the machine."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.rounds: list[tuple[float, float]] = []  # (median ms, 1-min load average)
+        self.busy: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.changes = 0
+
+    def add(self, measured: list[dict], start, spent, cpu0, cpu1) -> None:
+        self.rows += measured
+        self.rounds.append((statistics.median(r["total"] for r in measured), os.getloadavg()[0]))
+        n = CHANGES + WARMUP
+        self.changes += n
+        for k in spent:
+            self.busy[k] = self.busy.get(k, 0.0) + spent[k] - start[k]
+        for k in cpu1:
+            self.cpu[k] = self.cpu.get(k, 0.0) + cpu1[k] - cpu0[k]
+
+    def per_change(self, totals: dict[str, float]) -> dict[str, float]:
+        return {k: v / self.changes for k, v in totals.items()}
 
 
 def _cpu(server) -> dict[str, float]:
@@ -247,15 +285,8 @@ def _main_thread(cdp) -> dict[str, float]:
     return {k: metrics.get(k, 0.0) * 1000 for k in keys}
 
 
-def _rows(
-    label: str,
-    code: str,
-    kind: str,
-    target: float,
-    measured: list[dict],
-    busy: dict,
-    cpu: dict,
-) -> list[str]:
+def _rows(label: str, code: str, kind: str, target: float, result: _Result) -> list[str]:
+    measured, busy, cpu = result.rows, result.per_change(result.busy), result.per_change(result.cpu)
     figures = summary([r["total"] for r in measured])
     median, p95 = figures["median_ms"], figures["p95_ms"]
     met = median <= target and p95 <= 2 * median
@@ -266,8 +297,10 @@ def _rows(
     other = busy["TaskDuration"] - sum(
         busy[k] for k in ("ScriptDuration", "RecalcStyleDuration", "LayoutDuration")
     )
+    rounds = ", ".join(f"{m:.1f} ms (load {load:.1f})" for m, load in result.rounds)
     return [
         line(f"{label} (browser)", figures, verdict),
+        f"    rounds' medians: {rounds}",
         f"    where it goes (medians): out {_median(measured, 'out'):.1f} ms, "
         f"kernel {_median(measured, 'kernel'):.1f} ms (recompute + encode alone, in-process: "
         f"{local:.1f} ms), render {_median(measured, 'render'):.1f} ms; "

@@ -1,9 +1,16 @@
-"""Grading throughput on a3: `cnnkit grade --jobs 2` against serial `nbgrader autograde`.
+"""Grading throughput on a3: `cnnkit grade --jobs 2` against serial `nbgrader autograde`,
+and the same through Dask: `--cluster local:2` against `--jobs 2`, from 1 to 2 workers.
 
-Both grade the same 20 submissions (15 copies of the reference solution and one of
+All grade the same 20 submissions (15 copies of the reference solution and one of
 each kind of wrong one from the test samples) in fresh temporary copies of the
 course, once each, on this machine. The floor is what every submission pays before
 its first cell: a fresh kernel that imports TensorFlow.
+
+Dask's own cost per task is measured apart, on 1,000 tasks of a no-op notebook (the
+released a1, unanswered) with the grading step stubbed out on the workers: intake,
+packing, scheduling, the worker writing the task's course and the reply coming back.
+The figure is the slope between a 100-task and a 1,000-task run, so that starting
+the cluster and making the task's shared input do not count.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ A3 = "a3_digit_classifier"
 N_SUBMISSIONS = 20
 N_CORRECT = 15
 TARGET_RATIO = 1.8
+CLUSTER_TARGET = 1.05  # --cluster local:2 over --jobs 2, wall time
+OVERHEAD_TASKS = (100, 1000)
 BIN = Path(sys.executable).parent
 
 
@@ -69,11 +78,95 @@ def _run(cmd: list[str], cwd: Path, tmp: Path) -> float:
     return seconds
 
 
-def _scores(root: Path) -> dict[str, float]:
+def _scores(root: Path, assignment: str = A3) -> dict[str, float]:
     from cnnwidgets.instructor.course import Course
 
     with Course(root).gradebook() as gb:
-        return {s.student.id: float(s.score) for s in gb.assignment_submissions(A3)}
+        return {s.student.id: float(s.score) for s in gb.assignment_submissions(assignment)}
+
+
+def _grade(tmp: Path, name: str, *how: str) -> tuple[float, dict[str, float], list[float]]:
+    """``cnnkit grade`` of the 20 submissions in a fresh course: wall seconds, scores, and
+    each submission's seconds inside its worker."""
+    root = _course(tmp / name)
+    cmd = [str(BIN / "cnnkit"), "--course", str(root), "grade", A3, *how, "--no-progress"]
+    seconds = _run(cmd, REPO, tmp / "scratch")
+    sidecar = json.loads((root / "autograded" / ".cnnkit" / f"{A3}.json").read_text())
+    return seconds, _scores(root), [r["seconds"] for r in sidecar.values()]
+
+
+def _noop_run(job, timeout, budget):
+    return "done", 0.0, {"success": True, "seconds": 0.0}, None
+
+
+def _noop_grade_task(common: dict, task: dict) -> dict:
+    """The cluster's task with everything but the grading itself (runs on a worker)."""
+    from cnnwidgets.instructor.autograde import cluster
+
+    cluster._run_watched = _noop_run
+    return cluster.grade_task(common, task)
+
+
+def scheduling_overhead(tmp: Path, workers: int = 2) -> tuple[float, float, float]:
+    """(ms per task through the kit's Dask path, grading stubbed; ms per task of a bare
+    ``client.submit`` of a no-op; seconds of fixed start-up), from 100- and 1,000-task runs."""
+    from cnnwidgets.instructor.autograde import cluster
+    from cnnwidgets.instructor.autograde.grade import _Run
+    from cnnwidgets.instructor.course import Course
+
+    a1 = "a1_convolution"
+    root = tmp / "noop"
+    root.mkdir(parents=True)
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    for folder in ("solutions", "exercises"):
+        shutil.copytree(REPO / folder / a1, root / folder / a1)
+    released = REPO / "exercises" / a1 / f"{a1}.ipynb"
+    students = [f"s{i:04d}" for i in range(max(OVERHEAD_TASKS))]
+    for student in students:
+        (root / "submitted" / student / a1).mkdir(parents=True)
+        shutil.copy(released, root / "submitted" / student / a1 / f"{a1}.ipynb")
+    course = Course(root)
+    real = cluster.grade_task
+    cluster.grade_task = _noop_grade_task
+    walls = {}
+    try:
+        for n in OVERHEAD_TASKS:
+            work = tmp / f"noop-{n}"
+            work.mkdir()
+            run = _Run(course, a1, work, timeout=600, sandbox=None, secret=None)
+            run.register(registered=n != OVERHEAD_TASKS[0])
+            start = time.perf_counter()
+            done = 0
+            for _, result in cluster.on_cluster(run, students[:n], f"local:{workers}"):
+                status, _, _ = result()
+                done += status == "done"
+            walls[n] = time.perf_counter() - start
+            if done != n:
+                raise RuntimeError(f"{n - done} of {n} no-op tasks did not come back done")
+    finally:
+        cluster.grade_task = real
+    small, large = OVERHEAD_TASKS
+    per_task = (walls[large] - walls[small]) / (large - small)
+    fixed = walls[small] - small * per_task
+    return 1000 * per_task, 1000 * _bare_dask(workers, large), fixed
+
+
+def _inc(x: int) -> int:
+    return x + 1
+
+
+def _bare_dask(workers: int, n: int) -> float:
+    """Seconds per task of ``n`` no-op tasks on a LocalCluster, submitted one by one."""
+    from distributed import Client, LocalCluster, as_completed
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as lc:
+        with Client(lc) as client:
+            client.submit(_inc, -1).result()  # warm
+            start = time.perf_counter()
+            futures = [client.submit(_inc, i, pure=False) for i in range(n)]
+            for _ in as_completed(futures):
+                pass
+            return (time.perf_counter() - start) / n
 
 
 def kernel_floor(repeats: int = 3) -> float:
@@ -103,29 +196,31 @@ def run() -> list[str]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp_name:
         tmp = Path(tmp_name)
-        scratch = tmp / "scratch"
-        scratch.mkdir()
+        (tmp / "scratch").mkdir()
+        load_before = os.getloadavg()[0]
 
         # cnnkit: parallel workers, then one writer records in the gradebook
-        fast = _course(tmp / "cnnkit")
-        cnnkit = [str(BIN / "cnnkit"), "--course", str(fast), "grade", A3, "--jobs", "2"]
-        t_cnnkit = _run([*cnnkit, "--no-progress"], REPO, scratch)
-        sidecar = json.loads((fast / "autograded" / ".cnnkit" / f"{A3}.json").read_text())
-        worker_seconds = [r["seconds"] for r in sidecar.values()]
+        t_cnnkit, fast_scores, worker_seconds = _grade(tmp, "jobs2", "--jobs", "2")
+        # the same through Dask: a LocalCluster of 2, then of 1, single-threaded workers
+        t_cluster, cluster_scores, _ = _grade(tmp, "cluster2", "--cluster", "local:2")
+        t_cluster1, cluster1_scores, _ = _grade(tmp, "cluster1", "--cluster", "local:1")
 
         # plain nbgrader: record the assignment (not timed), then one autograde run
         plain = _course(tmp / "nbgrader")
         nbgrader = str(BIN / "nbgrader")
-        _run([nbgrader, "generate_assignment", A3, "--force"], plain, scratch)
-        t_nbgrader = _run([nbgrader, "autograde", A3], plain, scratch)
+        _run([nbgrader, "generate_assignment", A3, "--force"], plain, tmp / "scratch")
+        t_nbgrader = _run([nbgrader, "autograde", A3], plain, tmp / "scratch")
+        plain_scores = _scores(plain)
 
-        fast_scores, plain_scores = _scores(fast), _scores(plain)
+        overhead, bare, fixed = scheduling_overhead(tmp)
+        load_after = os.getloadavg()[0]
     floor = kernel_floor()
     ratio = t_nbgrader / t_cnnkit
     n = N_SUBMISSIONS
     rows.append(
         f"{n} a3 submissions ({N_CORRECT} correct, {n - N_CORRECT} wrong in different ways), "
-        f"{os.cpu_count()} CPU cores"
+        f"{os.cpu_count()} CPU cores; load average {load_before:.1f} before, "
+        f"{load_after:.1f} after (other runs on the machine make the figures noisy)"
     )
     rows.append(
         f"cnnkit grade --jobs 2        {t_cnnkit:7.1f} s   {t_cnnkit / n:5.1f} s/submission"
@@ -147,5 +242,22 @@ def run() -> list[str]:
     rows.append(
         f"scores agree between the two runs: {'yes' if same else 'NO'} "
         f"(total {sum(fast_scores.values()):g} and {sum(plain_scores.values()):g})"
+    )
+    over = t_cluster / t_cnnkit
+    rows.append(
+        f"cnnkit grade --cluster local:2 {t_cluster:7.1f} s   {t_cluster / n:5.1f} s/submission; "
+        f"{over:.3f}x --jobs 2's time, target <= {CLUSTER_TARGET}x "
+        f"({'met' if over <= CLUSTER_TARGET else 'NOT met'})"
+    )
+    rows.append("Dask workers  wall      s/submission  speed-up")
+    for workers, wall in ((1, t_cluster1), (2, t_cluster)):
+        rows.append(f"{workers:>12}  {wall:7.1f} s  {wall / n:8.1f}      {t_cluster1 / wall:5.2f}x")
+    agree = cluster_scores == cluster1_scores == fast_scores
+    rows.append(f"scores agree between --jobs 2 and --cluster local:1, local:2: "
+                f"{'yes' if agree else 'NO'}")  # fmt: skip
+    rows.append(
+        f"Dask scheduling overhead: {overhead:.1f} ms/task through cnnkit's cluster path "
+        f"({OVERHEAD_TASKS[1]:,} tasks of a no-op notebook, grading stubbed, 2 workers; "
+        f"start-up {fixed:.1f} s once); a bare client.submit of a no-op: {bare:.2f} ms/task"
     )
     return rows
