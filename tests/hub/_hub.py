@@ -239,10 +239,13 @@ class SharedPython:
 class Hub:
     """``jupyterhub -f docs/hub/jupyterhub_config.py`` as root, on free localhost ports."""
 
-    def __init__(self, state: Path, env: dict[str, str], prefix: list[str]) -> None:
+    def __init__(
+        self, state: Path, env: dict[str, str], prefix: list[str], config: Path = CONFIG
+    ) -> None:
         self.state = state
         self.env = env
         self.prefix = prefix  # SharedPython.prefix
+        self.config = config
         self.port = 0
         self.proc: subprocess.Popen | None = None
         self.log_path = state / "jupyterhub.log"
@@ -259,7 +262,7 @@ class Hub:
             *self.prefix,
             str(hub),
             "-f",
-            str(CONFIG),
+            str(self.config),
             f"--JupyterHub.bind_url=http://127.0.0.1:{self.port}",
             f"--JupyterHub.hub_bind_url=http://127.0.0.1:{free_port()}",
             f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}",
