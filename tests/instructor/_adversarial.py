@@ -404,7 +404,10 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
             says("cnnwidgets"),
         ),
         "rule_kit_by_name": Case(
-            _fill({**right, "conv2d": _KIT_BY_NAME.strip()}), A1_MAX - 6, says("importlib")
+            # the statement that binds conv2d answers for it: the getattr, not the import
+            _fill({**right, "conv2d": _KIT_BY_NAME.strip()}),
+            A1_MAX - 6,
+            says("getattr() with a name computed at run time"),
         ),
         "rule_scipy_wrapper": Case(
             _fill({**right, "conv2d": _SCIPY_CONV.strip()}), A1_MAX - 6, says("scipy")
