@@ -234,6 +234,11 @@ def test_a_course_others_can_read_is_refused_with_the_fix():
             (root / "submitted").mkdir()  # made during the command: closed after it
             (root / "submitted").chmod(0o755)
         assert stat.S_IMODE((root / "submitted").stat().st_mode) == 0o700
+        # unchecked (a hub service's exchange, or none), what it creates is closed too
+        with private_course(course):
+            (root / "autograded").mkdir()
+            (root / "autograded").chmod(0o755)
+        assert stat.S_IMODE((root / "autograded").stat().st_mode) == 0o700
         # a closed course folder closes everything in it
         os.chmod(root / "solutions", 0o755)
         os.chmod(root, 0o700)

@@ -218,14 +218,11 @@ def private_course(
     laptop, a test copy) is not checked. Raises :class:`NbgraderError` with the fix
     when another user can read solutions/, the gradebook, submitted/, autograded/,
     feedback/ or the grading secret. What the command creates among them is made
-    mode 0700/0600 afterwards.
+    mode 0700/0600 afterwards, checked or not (a class whose exchange is a hub service,
+    such as ngshare, has no exchange folder here; its autograded/ is private all the same).
     """
     exchange = class_exchange(course, root) if exchange else has_exchange(course)
-    if not exchange:
-        yield
-        return
-    found = exposures(course)
-    if found:
+    if exchange and (found := exposures(course)):
         raise NbgraderError(_describe(found, course))
     before = {p for p, _ in private_paths(course) if p.exists()}
     try:
