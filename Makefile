@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: lab instructor test bench lint venv clean
+.PHONY: lab instructor test test-fast bench lint venv clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,11 @@ instructor: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# While working: everything but what grades, trains, runs notebooks or drives a browser
+# (the tests marked slow or e2e). CI runs `make test`.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

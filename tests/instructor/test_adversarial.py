@@ -18,6 +18,8 @@ import pytest
 from ._adversarial import COURSE_CELL_TIMEOUT, COURSE_IOPUB_TIMEOUT, cases, write_cases
 from .conftest import SUMMARY_LINES, cnnkit, copy_course, sandbox_missing, tree_hashes
 
+pytestmark = pytest.mark.slow
+
 A1 = "a1_convolution"
 SUBMISSION_TIMEOUT = 90  # seconds: the fork bomb and the infinite loop must not hold the run
 
