@@ -55,6 +55,55 @@ _GRACE_SECONDS = 5.0
 # --- the runner: executed by path, standard library only --------------------------------------
 
 
+# Python's own, kept before the room makes them refuse (see _LibraryGuard).
+_EXEC, _COMPILE = exec, compile
+# Modules that run text they write themselves from names they check are identifiers
+# (namedtuple's class, a dataclass's __init__), as modules NumPy imports on first use do.
+_WRITES_ITS_OWN = frozenset({"collections", "dataclasses"})
+
+
+class _LibraryGuard:
+    """While the student's code runs (a cell, a call from the tests), ``exec`` and ``eval``
+    refuse, in the whole room: the student's code has neither, and this is for a library that
+    would run text for it with its own (``np.testing.runstring``, ``typing.get_type_hints``).
+    ``compile`` stays: a code object runs only through them (libraries compile annotations
+    and array headers on import). The room itself runs cells with the ones kept above."""
+
+    active = False
+
+    @classmethod
+    def install(cls) -> None:
+        import builtins
+
+        for name in ("exec", "eval"):
+            setattr(builtins, name, cls._refusing(name, getattr(builtins, name)))
+
+    @classmethod
+    def _refusing(cls, name: str, real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            # Python's import system compiles and runs a module's file with them (NumPy
+            # imports parts of itself on first use): files the room has, not text of the
+            # student's, who can neither write a file nor put a folder on the path here.
+            caller = sys._getframe(1)
+            if (
+                cls.active
+                and not caller.f_code.co_filename.startswith("<frozen importlib._bootstrap")
+                and caller.f_globals.get("__name__") not in _WRITES_ITS_OWN
+            ):
+                where = caller.f_globals.get("__name__", "?")
+                raise _Refused(f"{name}() through a library ({where})", 0)
+            return real(*args, **kwargs)
+
+        call.__name__ = call.__qualname__ = name
+        return call
+
+    def __enter__(self) -> None:
+        type(self).active = True
+
+    def __exit__(self, *exc: object) -> None:
+        type(self).active = False
+
+
 def _stdlib() -> frozenset[str]:
     return frozenset(sys.stdlib_module_names)
 
@@ -140,7 +189,7 @@ def _statements(code: str, filename: str) -> list[tuple[str, Any, Any]]:
     tree = ast.parse(code, filename)
     return [
         (ast.get_source_segment(code, node) or "", node,
-         compile(ast.Module(body=[node], type_ignores=[]), filename, "exec"))
+         _COMPILE(ast.Module(body=[node], type_ignores=[]), filename, "exec"))
         for node in tree.body
     ]  # fmt: skip
 
@@ -153,12 +202,14 @@ def _statements(code: str, filename: str) -> list[tuple[str, Any, Any]]:
 # confusion matrix, so a statement that uses one is not run; the message names it. Checked on
 # each statement's syntax before it runs, so no earlier statement can switch the check off.
 
-# Standard-library modules an answer may import besides the rule's packages.
+# Standard-library modules an answer may import besides the rule's packages. Not typing:
+# typing.get_type_hints() evaluates annotations written as text with eval(), where a check of
+# the syntax cannot see (nor dataclasses, which builds methods with exec()).
 _PLAIN_MODULES = frozenset(
     {
         "math", "cmath", "itertools", "functools", "operator", "collections", "numbers",
         "fractions", "decimal", "statistics", "copy", "heapq", "bisect", "enum", "abc",
-        "random", "warnings", "re", "array", "__future__", "typing", "dataclasses",
+        "random", "warnings", "re", "array", "__future__",
     }
 )  # fmt: skip
 # Parts of NumPy that load code or pickles, or reach outside the process.
@@ -617,7 +668,11 @@ class _Runner:
                         continue
                     before = dict(namespace)
                     try:
-                        exec(statement, namespace)  # noqa: S102
+                        with _LibraryGuard():
+                            _EXEC(statement, namespace)
+                    except _Refused as exc:  # a library asked to run text: this statement's
+                        exc.lineno = exc.lineno or getattr(node, "lineno", 0)
+                        failed.append((entry, exc))
                     except Exception as exc:  # noqa: BLE001  (the student's error is data)
                         failed.append((entry, exc))
                     finally:
@@ -679,7 +734,9 @@ class _Runner:
             scope = dict(namespace)
 
             def run() -> None:
-                exec(compile(source, filename, "exec"), scope)  # noqa: S102
+                code = _COMPILE(source, filename, "exec")
+                with _LibraryGuard():
+                    _EXEC(code, scope)
 
             exc = self._timed(float(message.get("timeout") or 60), run)
             error = None if exc is None else _error_report(exc, filename, source)
@@ -699,7 +756,8 @@ class _Runner:
             return {"op": "served", "imports": [], "error": "this room serves no requests"}
         since = len(self.log.tried)
         self.log.where = "a call from the tests"
-        self.codec.serve(str(message.get("request")), callables_by_name=False)
+        with _LibraryGuard():
+            self.codec.serve(str(message.get("request")), callables_by_name=False)
         return {"op": "served", "imports": self.log.take(since)}
 
 
@@ -769,6 +827,7 @@ def _main(argv: list[str]) -> None:
         except ImportError:
             pass
     runner.module_attrs = module_attributes(allowed)
+    _LibraryGuard.install()
     for line in inp:
         try:
             message = json.loads(line)

@@ -342,6 +342,9 @@ _REFUSED = {
     "from operator import *": "from operator import *",
     "from numpy import *": "from numpy import *",
     "get = attrgetter('x')": "attrgetter()",
+    # eval() inside the library: an annotation written as text runs when its hints are read
+    "import typing": "typing",
+    "from dataclasses import make_dataclass": "dataclasses",
 }
 # Modules the room may import hold others it may not, under names of their own.
 _BY_ANOTHER_NAME = {
@@ -387,7 +390,6 @@ def test_a_room_refuses_code_carried_in_and_reaches_outside(source):
         "reduce = getattr(np, 'max' if mode == 'max' else 'mean')",
         "input = np.asarray(x)\nout = input.sum()",
         "from math import *",
-        "import typing\nfrom dataclasses import dataclass",
         'def f(x):\n    """' + "A long explanation. " * 150 + '"""\n    return x',
         "match mode:\n    case 'max':\n        f = np.max\n    case _:\n        f = np.mean",
         "match shape:\n    case (h, w):\n        pass\n    case {'h': h}:\n        pass",
@@ -473,6 +475,48 @@ def test_the_kits_own_solutions_are_no_copies():
                 assert rooms.refusal(node, ["numpy"], prints) is None, (assignment, grade_id)
             cell = rooms._statements(source, "<cell>")
             assert rooms._cell_copy(cell, prints, statements) is None, (assignment, grade_id)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "np.testing.runstring(_TEXT, _found)",  # NumPy's test helpers run text with exec
+        "np.testing.measure(_TEXT)",
+        "import typing\ntyping.get_type_hints(len)",  # not imported: refused before it runs
+    ],
+)
+def test_a_library_that_runs_text_finds_exec_refused(room, how):
+    """Python's exec and eval refuse while the student's code runs, for whoever
+    calls them: the syntax check cannot see a library's own."""
+    text = "def conv2d(image, kernel):\n    return image  # a library's code, carried as text"
+    _run(room, ("carried", f"import numpy as np\n_TEXT = {text!r}\n_found = {{}}\n{how}\n"
+                           "carried_conv = _found['conv2d']"))  # fmt: skip
+    report = room.check(["carried_conv"], "")
+    assert not report["names"]["carried_conv"]["defined"]
+    refused = [c["error"] for c in report["cells"] if c["error"].get("refused")]
+    refused = [
+        e
+        for e in refused
+        if e["module"].startswith(
+            ("exec() through a library (numpy", "compile() through a library (numpy", "typing")
+        )
+    ]
+    assert refused, report
+    if refused[-1]["module"] != "typing":
+        assert refused[-1]["line"] == how, refused
+
+
+def test_libraries_that_write_their_own_code_still_work(room):
+    """namedtuple and dataclasses run text they write from checked identifiers (modules that
+    NumPy imports on first use make namedtuples): they keep working under the guard."""
+    _run(
+        room,
+        ("point", "import collections\nPoint = collections.namedtuple('Point', 'x y')"),
+        ("conv2d", "def conv2d(image, kernel):\n    return np.full((2, 2), Point(1, 2).y)"),
+    )
+    report = room.check(["conv2d"], "import numpy as np; assert conv2d(1, 2)[0, 0] == 2")
+    assert report["example"]["error"] is None, report
+    assert rule_violation(NUMPY_ONLY, ["conv2d"], report) is None
 
 
 def test_a_refused_line_is_named_and_the_room_goes_on(room):
