@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -14,8 +16,6 @@ def pytest_collection_modifyitems(config, items):
     everything tests/notebooks/test_lessons.py checks (no error, nothing on stderr,
     every cell executed) and more; running it a second time would only cost minutes.
     """
-    import pytest
-
     browser_prefix = "tests/e2e/test_lessons.py::test_lesson_runs_in_the_browser"
     in_browser = {
         item.callspec.params["lesson"]
@@ -35,3 +35,19 @@ def pytest_collection_modifyitems(config, items):
         if item.nodeid.startswith("tests/notebooks/test_lessons.py::test_lesson_executes"):
             if item.callspec.params["path"].name in in_browser:
                 item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One Chromium for the session's browser tests (tests/e2e, tests/hub): Playwright's sync
+    API runs one event loop per process, so a second ``sync_playwright()`` while the first
+    is open fails every test that asks for it."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e._lab import launch_chromium
+
+    pw = sync_playwright().start()
+    browser = launch_chromium(pw)
+    yield browser
+    browser.close()
+    pw.stop()

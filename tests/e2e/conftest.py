@@ -118,16 +118,12 @@ def instructor_page(instructor_lab, context) -> _lab.LabPage:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import expect, sync_playwright
+def browser(chromium):
+    from playwright.sync_api import expect
 
     # Kernels share two cores with the lessons running in other tabs: be patient.
     expect.set_options(timeout=30_000)
-    pw = sync_playwright().start()
-    chromium = _lab.launch_chromium(pw)
-    yield chromium
-    chromium.close()
-    pw.stop()
+    return chromium
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e._lab import NotebookTab, expect, launch_chromium
+from tests.e2e._lab import NotebookTab, expect
 from tests.instructor._samples import A1, A1_MAX, solution_answers
 
 from . import _hub
@@ -177,16 +177,11 @@ def hub_class(hub_possible):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(chromium):
     from playwright.sync_api import expect as playwright_expect
-    from playwright.sync_api import sync_playwright
 
     playwright_expect.set_options(timeout=60_000)  # two cores, shared
-    pw = sync_playwright().start()
-    chromium = launch_chromium(pw)
-    yield chromium
-    chromium.close()
-    pw.stop()
+    return chromium
 
 
 def _log_in(browser, hub: _hub.Hub, user: _hub.User, next_url: str = ""):
