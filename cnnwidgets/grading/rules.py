@@ -274,6 +274,21 @@ def _helper_stopped(
                         f"this task does not allow; {where} stops with {error.get('type')}: "
                         f"{error.get('message', '')}. {_stated(rule)}"
                     )
+    # Nothing binds it, but a statement of the answer's own cell was not run under the rule
+    # (the one that was to fill the table the answer reads, through names of its own).
+    for name in names:
+        entry = found.get(name) if isinstance(found, dict) else None
+        home = entry.get("cell") if isinstance(entry, dict) else None
+        for cell in cells:
+            stop = cell.get("error")
+            if home is None or cell.get("id") != home or not isinstance(stop, dict):
+                continue
+            if _against(rule, stop):
+                return (
+                    f"{name} uses {stop['module']}, which this task does not allow: "
+                    f"{_where(cell.get('id'), stop)} was not run, and {where} stops with "
+                    f"{error.get('type')}: {error.get('message', '')}. {_stated(rule)}"
+                )
     return None
 
 

@@ -519,6 +519,24 @@ def test_libraries_that_write_their_own_code_still_work(room):
     assert rule_violation(NUMPY_ONLY, ["conv2d"], report) is None
 
 
+def test_a_table_filled_by_a_refused_line_of_the_answers_cell_is_named(room):
+    """The answer reads a table that a refused statement of its own cell was to fill, through
+    names of its own (a match statement reaching exec): the refusal is the cause named."""
+    source = (
+        "_table = {}\n"
+        "match np:\n    case object(__loader__=_loader):\n        pass\n"
+        "def table_conv(image, kernel):\n    return _table['conv2d'](image, kernel)"
+    )
+    _run(room, ("table_conv", source))
+    report = room.check(["table_conv"], "import numpy as np; table_conv(np.ones((3, 3)), 1)")
+    problem = rule_violation(NUMPY_ONLY, ["table_conv"], report)
+    assert problem is not None and problem.startswith(
+        "table_conv uses a class pattern reading .__loader__, which this task does not allow: "
+        "answer cell 'table_conv', line 3"
+    ), problem
+    assert "stops with KeyError" in problem, problem
+
+
 def test_a_refused_line_is_named_and_the_room_goes_on(room):
     _run(room, ("relay", "import fcntl\nimport numpy as np\ndef conv2d(image, kernel):\n"
                          "    return fcntl.ioctl(0, 0)"))  # fmt: skip

@@ -486,7 +486,11 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
         ),  # fmt: skip
         # ours, after theirs: the kit run from text by a library that calls exec itself
         # (NumPy's test helper runstring), which the syntax check cannot see
-        "library_exec": Case(_fill({**right, **_redteam.cells(A1, "testing_exec")}), 4.0),
+        "library_exec": Case(
+            _fill({**right, **_redteam.cells(A1, "testing_exec")}),
+            4.0,
+            "conv2d uses exec() through a library (numpy.testing",
+        ),  # fmt: skip
         "redteam_lock_channel": Case(
             _fill(
                 {
