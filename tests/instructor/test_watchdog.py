@@ -91,26 +91,9 @@ def test_memory_queued_in_sockets_counts(tmp_path):
     assert seconds < 30
 
 
-def test_many_processes_stop_the_sandbox(tmp_path):
-    """Busy loops in many processes (SCHED_IDLE keeps them off the verifiers' CPU; the
-    watchdog keeps their number down)."""
-    hog = (
-        "import os, time\n"
-        "for _ in range(100):\n"
-        "    if os.fork() == 0:\n"
-        "        time.sleep(60)\n"
-        "        os._exit(0)\n"
-        "time.sleep(60)\n"
-    )
-    proc = kernel_process(tmp_path / "work", hog)
-    dog = Watchdog(proc.pid, [str(tmp_path / "work")], memory_mb=4096, disk_mb=64).start()
-    seconds = _stopped_by(dog, proc)
-    assert dog.reason is not None and dog.reason.startswith("the submission's processes were ")
-    assert dog.reason.endswith(" processes at once; the limit is 64"), dog.reason
-    assert seconds < 30
-
-
 def test_kernels_run_at_sched_idle(tmp_path):
+    """Busy loops in any number of a submission's processes take only CPU time nobody else
+    wants (a fork bomb stops at RLIMIT_NPROC, its honest cells go on: test_adversarial)."""
     probe = "import os\nprint(os.sched_getscheduler(0) == os.SCHED_IDLE)\n"
     proc = kernel_process(tmp_path / "work", probe, stdout=subprocess.PIPE)
     out, _ = proc.communicate(timeout=60)

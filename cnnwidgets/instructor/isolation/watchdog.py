@@ -83,8 +83,6 @@ class Watchdog:
         The limits, for all its processes and all its folders together. Memory counts
         each socket at what its default buffers hold (bytes queued in a socket belong to
         no process; :mod:`.seccomp` keeps its buffers at the default).
-    processes : int
-        The most processes the sandbox may have at once (threads not counted).
     who : str
         The sandbox in the message, e.g. ``"the submission's processes"``.
 
@@ -97,13 +95,12 @@ class Watchdog:
 
     def __init__(
         self, pid: int, folders: Iterable[str], *, memory_mb: int, disk_mb: int,
-        processes: int = 64, who: str = "the submission's processes", interval: float = 0.25,
+        who: str = "the submission's processes", interval: float = 0.25,
     ) -> None:  # fmt: skip
         self.pid = pid
         self.folders = [os.path.realpath(f) for f in folders]
         self.memory_limit = memory_mb * MB
         self.disk_limit = disk_mb * MB
-        self.process_limit = processes
         self.who = who
         self.interval = interval
         self.reason: str | None = None  # why it killed the sandbox, in words
@@ -155,9 +152,6 @@ class Watchdog:
 
     def verdict(self, usage: Usage) -> str | None:
         """What is over its limit in ``usage``, in words; ``None`` when nothing is."""
-        if usage.processes > self.process_limit:
-            return (f"{self.who} were {usage.processes:,} processes at once; "
-                    f"the limit is {self.process_limit}")  # fmt: skip
         if usage.memory > self.memory_limit:
             used = size_text(usage.memory, self.memory_limit)
             return (f"{self.who} used {used} of memory together; "
