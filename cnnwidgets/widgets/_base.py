@@ -41,8 +41,12 @@ class _Widget(W.VBox):
     _quiet_depth = 0
     _batch_depth = 0
 
-    def _update(self) -> None:  # pragma: no cover - every widget has its own
-        raise NotImplementedError
+    _update: Callable[[], None]  # each widget's recompute-and-draw, required of every subclass
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not callable(getattr(cls, "_update", None)):
+            raise TypeError(f"{cls.__name__} must define _update(), its recompute-and-draw")
 
     # --- the guard -----------------------------------------------------------------------
 

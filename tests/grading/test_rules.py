@@ -506,6 +506,17 @@ def test_a_library_that_runs_text_finds_exec_refused(room, how):
         assert refused[-1]["line"] == how, refused
 
 
+def test_a_namespace_that_takes_collections_name_gets_no_exec(room):
+    """Only collections itself may run its text: code that renames its own module to look
+    like it is still refused."""
+    source = "__name__ = 'collections'\n_found = {}\nnp.testing.runstring('x = 1', _found)\n"
+    _run(room, ("spoof", source + "spoofed = _found['x']"))
+    report = room.check(["spoofed"], "")
+    refused = [c["error"] for c in report["cells"] if c["error"].get("refused")]
+    assert any(e["module"].startswith("exec() through a library (numpy") for e in refused), report
+    assert not report["names"]["spoofed"]["defined"]
+
+
 def test_libraries_that_write_their_own_code_still_work(room):
     """namedtuple and dataclasses run text they write from checked identifiers (modules that
     NumPy imports on first use make namedtuples): they keep working under the guard."""
