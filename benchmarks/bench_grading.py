@@ -58,7 +58,7 @@ def _course(dest: Path) -> Path:
     samples = {
         k: v
         for k, v in samples.items()
-        if not k.startswith("rule_") and k not in ("slow", "released")
+        if not k.startswith(("rule_", "redteam_")) and k not in ("slow", "released")
     }
     chosen = {f"correct{i:02d}": correct for i in range(N_CORRECT)}
     chosen.update(samples)
