@@ -508,6 +508,90 @@ def _cell_copy(
     return None
 
 
+def _docstring(node: Any) -> bool:
+    import ast
+
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+
+
+def _wrappers(nodes: list[Any], known: dict[str, tuple[str, int]]) -> dict[str, tuple[str, int]]:
+    """``known`` and the pass-through helpers ``nodes`` define: name -> ("identity", i) for a
+    function that returns its i-th argument as it is, ("apply", 0) for one that returns its
+    first argument called with the rest; and names bound to either (``_j = _i``)."""
+    import ast
+
+    found = dict(known)
+    for node in nodes:
+        for sub in ast.walk(node):
+            name, args, body = None, None, None
+            if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                name, args = sub.name, sub.args
+                code = [b for b in sub.body if not _docstring(b)]
+                body = code[0].value if len(code) == 1 and isinstance(code[0], ast.Return) else None
+            elif (
+                isinstance(sub, ast.Assign) and len(sub.targets) == 1
+                and isinstance(sub.targets[0], ast.Name)
+            ):  # fmt: skip
+                if isinstance(sub.value, ast.Lambda):
+                    name, args, body = sub.targets[0].id, sub.value.args, sub.value.body
+                elif isinstance(sub.value, ast.Name) and sub.value.id in found:
+                    found[sub.targets[0].id] = found[sub.value.id]
+            if name is None or body is None or args is None:
+                continue
+            params = [a.arg for a in args.posonlyargs + args.args]
+            if isinstance(body, ast.Name) and body.id in params:
+                found[name] = ("identity", params.index(body.id))
+            elif (
+                isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and params
+                and body.func.id == params[0]
+            ):  # fmt: skip
+                found[name] = ("apply", 0)
+    return found
+
+
+def _peeled(
+    nodes: list[Any], known: dict[str, tuple[str, int]]
+) -> tuple[list[Any], dict[str, tuple[str, int]]]:
+    """Copies of ``nodes`` with pass-through wrapping undone, for comparing shapes only: calls
+    of the helpers :func:`_wrappers` finds (``_i(x)`` -> ``x``, ``_call(f, x)`` -> ``f(x)``)
+    and one-item containers indexed (``(x,)[0]`` -> ``x``). A copy of the kit with every name
+    passed through such a helper has the kit's shape again. Returns the copies and the helpers
+    known after them."""
+    import ast
+    import copy
+
+    class Peel(ast.NodeTransformer):
+        def __init__(self, helpers: dict[str, tuple[str, int]]) -> None:
+            self.helpers = helpers
+
+        def visit_Subscript(self, node: Any) -> Any:
+            self.generic_visit(node)
+            box, index = node.value, node.slice
+            if (
+                isinstance(box, (ast.Tuple, ast.List)) and len(box.elts) == 1
+                and isinstance(index, ast.Constant) and index.value in (0, -1)
+                and not isinstance(box.elts[0], ast.Starred)
+            ):  # fmt: skip
+                return box.elts[0]
+            return node
+
+        def visit_Call(self, node: Any) -> Any:
+            self.generic_visit(node)
+            kind = isinstance(node.func, ast.Name) and self.helpers.get(node.func.id)
+            if not kind or any(isinstance(a, ast.Starred) for a in node.args):
+                return node
+            if kind[0] == "identity" and kind[1] < len(node.args) and not node.keywords:
+                return node.args[kind[1]]
+            if kind[0] == "apply" and node.args:
+                return ast.Call(func=node.args[0], args=node.args[1:], keywords=node.keywords)
+            return node
+
+    copies = [copy.deepcopy(n) for n in nodes]
+    copies = [Peel({}).visit(n) for n in copies]  # one-item containers first: helpers built
+    helpers = _wrappers(copies, known)  # of them (return (v,)[0]) are then found too
+    return ([Peel(helpers).visit(n) for n in copies] if helpers else copies), helpers
+
+
 def _room_builtins(allowed: Iterable[str]) -> dict[str, Any]:
     """The built-ins the student's code sees: Python's, without :data:`_ABSENT_BUILTINS`, and
     an ``__import__`` that imports only what the rule allows (the syntax check refuses the
@@ -608,6 +692,9 @@ class _Runner:
         self.prints: tuple[tuple[str, frozenset[int]], ...] = ()
         self.statement_prints: tuple[tuple[str, frozenset[int]], ...] = ()  # statement_print
         self.module_attrs: frozenset[str] = frozenset()  # set before the first cell
+        # Pass-through helpers the cells so far defined (_wrappers): peeled off before shapes
+        # are compared, in later cells too.
+        self.wrappers: dict[str, tuple[str, int]] = {}
         self.cells: list[dict[str, Any]] = []  # id, source, first error
         self.failures: list[dict[str, Any]] = []  # every statement that failed: id, source, error
         # Every statement run, in order: the names it bound, and its failure (an index into
@@ -661,7 +748,9 @@ class _Runner:
                 # rule forbids costs that line, not the honest lines after it in the cell.
                 namespace = self.module.__dict__
                 statements = _statements(code, filename)
-                whole = _cell_copy(statements, self.prints, self.statement_prints)
+                peeled, self.wrappers = _peeled([n for _, n, _ in statements], self.wrappers)
+                shapes = [("", node, None) for node in peeled]
+                whole = _cell_copy(shapes, self.prints, self.statement_prints)
                 for text, node, statement in statements:
                     entry: dict[str, Any] = {"source": text, "bound": (), "failure": None}
                     self._note(entry)

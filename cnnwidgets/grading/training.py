@@ -374,9 +374,9 @@ _STRUCTURAL = frozenset(
 
 def _listed_numbers(node: Any) -> int:
     """Numbers in the config's lists longer than a shape (4), counted over the whole model."""
-    if isinstance(node, dict):
-        return sum(_listed_numbers(v) for v in node.values())
-    if isinstance(node, list):
+    if isinstance(node, dict):  # the shapes Keras computed itself (build_config) aside
+        return sum(_listed_numbers(v) for k, v in node.items() if k != "build_config")
+    if isinstance(node, (list, tuple)):
         count = _numbers(node)
         return count if count > 4 else sum(_listed_numbers(v) for v in node)
     return 0
@@ -393,7 +393,7 @@ def _numbers(node: Any) -> int:
         except ValueError:
             return 0
         return 1
-    if isinstance(node, list):
+    if isinstance(node, (list, tuple)):
         return sum(_numbers(v) for v in node)
     return 0
 
@@ -477,20 +477,32 @@ def _config_problems(
         if isinstance(name, str) and isinstance(inner, dict) and isinstance(inner.get("name"), str):
             layer = inner["name"]
         return {
-            k: None if k == "seed" else _config_problems(v, layer, k if k != "config" else key, out)
+            k: None if k == "seed"
+            else v if k == "build_config"  # the input shapes Keras computed when it built it
+            else _config_problems(v, layer, k if k != "config" else key, out)
             for k, v in node.items()
-        }
-    if isinstance(node, list):
+        }  # fmt: skip
+    if isinstance(node, (list, tuple)):
         numbers = 0 if inside_list else _numbers(node)  # all of them, however nested
         if numbers > _MAX_CONFIG_NUMBERS:
             out.append(f"layer {layer!r}: {key} holds {numbers:,} numbers")
-        return [_config_problems(v, layer, key, out, True) for v in node]
+        return type(node)(_config_problems(v, layer, key, out, True) for v in node)
     return node
 
 
 def _model_problems(model: Any, config: dict, keras: Any) -> list[str]:
-    """What makes ``model`` more than an architecture: too many layers or settings."""
+    """What makes ``model`` more than an architecture: operations between its layers, too many
+    layers or settings."""
     problems = []
+    ops = [op for op in _operations(model) if not isinstance(op, keras.layers.Layer)]
+    if ops:
+        names = sorted({_snake(type(op).__name__) for op in ops})
+        problems.append(
+            f"it applies {len(ops):,} operation(s) of keras.ops between its layers "
+            f"({', '.join(names[:4])}); the grader trains models built from Keras layers only: "
+            "use layers (layers.Add() for a sum, layers.Concatenate(), layers.Rescaling for a "
+            "scale, layers.Reshape, ...)"
+        )
     count = sum(1 for layer in _layers(model) if not isinstance(layer, keras.layers.InputLayer))
     if count > _MAX_LAYERS:
         problems.append(
@@ -569,6 +581,20 @@ def grader_initialised(model: Any, keras: Any, keep: Sequence[Any] = ()) -> tupl
             if tuple(variable.shape) == value.shape and kept(value):
                 variable.assign(value)
     return fresh, None
+
+
+def _operations(model: Any) -> Iterator[Any]:
+    """Every operation of ``model``'s graph (layers, and ``keras.ops`` calls applied to its
+    tensors, which are not layers), inside nested models too."""
+    ops = getattr(model, "operations", None) or getattr(model, "layers", None) or ()
+    for op in ops:
+        yield op
+        if hasattr(op, "operations") or hasattr(op, "layers"):
+            yield from _operations(op)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
 def _layers(model: Any) -> Iterator[Any]:

@@ -16,6 +16,7 @@ import pytest
 
 from cnnwidgets.grading import room as rooms
 from cnnwidgets.grading.rules import RULES, declared_rules, rule_violation
+from tests.instructor import _redteam
 
 REPO = Path(__file__).resolve().parents[2]
 NUMPY_ONLY = RULES["numpy_only"]
@@ -55,7 +56,7 @@ def test_every_declared_rule_exists_and_its_task_states_it(folder):
                 assert RULES[rule].sentence in cells[task].source, (
                     f"{path.name}: the task above {names} does not state the rule {rule!r}"
                 )
-    assert declared >= 19  # a1 (6), a2 (6) and a4 (7) declare their rules
+    assert declared >= 22  # a1 (7), a2 (6), a4 (8) and a6 (1) declare their rules
 
 
 @pytest.fixture(scope="module")
@@ -428,7 +429,6 @@ def test_a_copy_padded_with_dead_library_code_is_refused(name):
     import ast
 
     import cnnwidgets.core as core
-    from tests.instructor import _redteam
 
     prints = [(n, frozenset(p)) for n, p in rooms.forbidden_prints()]
     function = ast.parse(_redteam.padded(getattr(core, name), "mine")).body[0]
@@ -440,13 +440,45 @@ def test_a_copy_padded_with_dead_library_code_is_refused(name):
 @pytest.mark.parametrize("name", ["conv2d", "pool2d", "confusion_matrix", "classification_metrics"])
 def test_a_copy_cut_into_one_line_helpers_is_refused_as_a_cell(name):
     import cnnwidgets.core as core
-    from tests.instructor import _redteam
 
     prints = [(n, frozenset(p)) for n, p in rooms.forbidden_prints()]
     statements = [(n, frozenset(p)) for n, p in rooms.forbidden_prints(True)]
     cell = rooms._statements(_redteam.split_up(getattr(core, name), "mine"), "<cell>")
     found = rooms._cell_copy(cell, prints, statements)
     assert found is not None and found[0].startswith("code copied from cnnwidgets.core."), found
+
+
+@pytest.mark.parametrize("how", sorted(_redteam.WRAPPERS))
+@pytest.mark.parametrize("name", ["conv2d", "pool2d", "confusion_matrix", "classification_metrics"])
+def test_a_copy_with_every_name_passed_through_a_helper_is_refused(room, name, how):
+    """A fifth reviewer's disguise (``_i(x)`` around every name read: under half of any
+    forbidden function's runs left) and two of ours: the helpers are peeled off before
+    shapes are compared, in the cell that defines them or a later one."""
+    import cnnwidgets.core as core
+
+    helper, copy = _redteam.wrapped(getattr(core, name), "mine", how).split("\n\n\n", 1)
+    prints = [(n, frozenset(p)) for n, p in rooms.forbidden_prints()]
+    statements = [(n, frozenset(p)) for n, p in rooms.forbidden_prints(True)]
+    raw = rooms._statements(helper + "\n\n\n" + copy, "<cell>")
+    assert rooms._cell_copy(raw, prints, statements) is None  # the disguise works unpeeled
+    _run(room, ("helper", "import numpy as np\n" + helper), ("copy", copy))
+    report = room.check(["mine"], "")
+    assert not report["names"]["mine"]["defined"], report
+    refused = [c["error"] for c in report["cells"] if c["error"]]
+    assert refused and "it uses code copied from cnnwidgets.core." in refused[-1]["message"], (
+        refused
+    )
+
+
+def test_peeling_leaves_honest_calls_alone():
+    """Only helpers that hand back an argument as it is are peeled: a function of one
+    argument that computes something stays a call."""
+    import ast
+
+    helpers = rooms._wrappers([ast.parse("def half(v):\n    return v / 2\nkeep = lambda v: v")], {})
+    assert helpers == {"keep": ("identity", 0)}
+    (peeled,), _ = rooms._peeled([ast.parse("y = half(keep(x)) + (z,)[0]")], helpers)
+    assert ast.unparse(peeled) == "y = half(x) + z"
 
 
 def test_the_room_runs_without_exec_and_imports_only_what_the_rule_allows():
@@ -469,12 +501,15 @@ def test_the_kits_own_solutions_are_no_copies():
 
     prints = [(n, frozenset(p)) for n, p in rooms.forbidden_prints()]
     statements = [(n, frozenset(p)) for n, p in rooms.forbidden_prints(True)]
-    for assignment in ("a1_convolution", "a2_shapes_and_parameters", "a4_metrics"):
+    for assignment in ("a1_convolution", "a2_shapes_and_parameters", "a4_metrics", "a6_faces"):
         for grade_id, source in solution_answers(assignment).items():
             for node in ast.parse(source).body:
                 assert rooms.refusal(node, ["numpy"], prints) is None, (assignment, grade_id)
             cell = rooms._statements(source, "<cell>")
             assert rooms._cell_copy(cell, prints, statements) is None, (assignment, grade_id)
+            peeled, _ = rooms._peeled([node for _, node, _ in cell], {})
+            shapes = [("", node, None) for node in peeled]
+            assert rooms._cell_copy(shapes, prints, statements) is None, (assignment, grade_id)
 
 
 @pytest.mark.parametrize(

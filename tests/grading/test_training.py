@@ -211,6 +211,44 @@ def test_models_that_carry_numbers_of_their_own_are_refused(keras, digits, how):
     assert wanted in result.message, result.message
 
 
+@pytest.mark.parametrize("how", ["slices_and_sums", "constants", "take_tuples"])
+def test_operations_between_layers_are_refused(keras, digits, how):
+    """A fifth reviewer's carrier (a fitted classifier as keras.ops.take index lists: ops are
+    no layers, their arguments tuples) and two of ours: pixels picked by slicing and summed,
+    and a scale and shift written as arithmetic on the tensors."""
+    X, y = digits
+    L, ops = keras.layers, keras.ops
+
+    def build_model():
+        inputs = keras.Input((8, 8, 1))
+        flat = L.Flatten()(inputs)
+        if how == "slices_and_sums":
+            x = ops.concatenate([flat[:, 3:9] + flat[:, 20:26], flat[:, 40:46]], axis=1)
+        elif how == "constants":
+            x = flat * 0.37 + 1.5
+        else:
+            x = ops.take(flat, (1, 2, 3, 3, 5), axis=1)
+        outputs = L.Dense(10, activation="softmax")(x)
+        model = keras.Model(inputs, outputs)
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    result = train_and_evaluate(build_model, X, y, epochs=1)
+    assert not result.passed and result.model is None
+    assert "operation(s) of keras.ops between its layers" in result.message, result.message
+    assert "use layers (layers.Add() for a sum" in result.message
+
+
+def test_numbers_in_tuples_count_as_in_lists():
+    from cnnwidgets.grading.training import _config_problems, _listed_numbers, _numbers
+
+    node = {"class_name": "Take", "config": {"name": "take"}, "args": (tuple(range(20)),)}
+    assert _numbers(node["args"]) == 20 and _listed_numbers(node) == 20
+    problems: list[str] = []
+    kept = _config_problems(node, "model", "config", problems)
+    assert problems == ["layer 'take': args holds 20 numbers"] and kept["args"] == node["args"]
+
+
 def test_the_graders_own_weights_may_stay_and_their_layers_be_frozen(keras, digits):
     import numpy as np
 

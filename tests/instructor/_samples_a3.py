@@ -420,6 +420,13 @@ _A3_CASES: dict[str, tuple[str | None, float, dict[str, str]]] = {
         2.0,
         {"test_accuracy": "scale holds 19,840 numbers"},
     ),  # fmt: skip
+    # a fifth reviewer's: the same as index lists of keras.ops.take calls between the layers
+    # (operations are no layers, and their arguments were tuples): head and budget only
+    "redteam_ops_gather": (
+        _redteam.cells(A3, "ops_gather")["build_model"],
+        2.0,
+        {"test_accuracy": "operation(s) of keras.ops between its layers"},
+    ),  # fmt: skip
 }
 
 
