@@ -1,13 +1,14 @@
 """Each reference solution's margin over every threshold, through the grader, over 10 seeds.
 
 For each hidden test that trains (a3's accuracy; a6's accuracy and overfitting gap; a7's
-new head), the solution notebook is executed as `cnnkit grade` executes a submission:
-in the sandbox, with the test in the verifier and `build_model` called in the student's
-kernel. Only the test is changed, and only so that it trains once per seed 0-9 with
-everything else as the grader has it (split, epochs, budgets, the grader's own
-initialisation) and prints what it measured. The grade takes the median of two seeds:
-the rows give each seed, the worst seed, and the worst median of the pairs
-(0, 1), (2, 3), ... The target is a margin of at least 2 points on the worst seed.
+new head and its fine-tuning), the solution notebook is executed as `cnnkit grade`
+executes a submission: in the sandbox, with the test in the verifier and the student's
+function called in the student's kernel. Only the test is changed, and only so that it
+trains once per seed 0-9 with everything else as the grader has it (split, epochs,
+budgets, the grader's own initialisation) and prints what it measured. The grade takes
+the median of two seeds: the rows give each seed, the worst seed, and the worst median
+of the pairs (0, 1), (2, 3), ... The target is a margin of at least 2 points on the
+worst seed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,17 @@ def _sweep(build, X, y, **kwargs):
 """
 
 
+# The same for a7's fine-tuning check, in place of the grader's ``assert_fine_tuning(...)``.
+_SWEEP_FINE_TUNING = """
+def _sweep(prepare, **kwargs):
+    from cnnwidgets.grading.transfer import assert_fine_tuning
+
+    for seed in SEEDS:
+        result = assert_fine_tuning(prepare, **{**kwargs, "seed": seed, "threshold": 0.0})
+        print(f"SWEEP {seed} {result.accuracy!r} {result.message!r}")
+"""
+
+
 def _cell(nb, grade_id: str):
     return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
@@ -56,9 +68,11 @@ def _accuracy_sweep(assignment: str, test: str) -> tuple[nbformat.NotebookNode, 
     nb = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     source = _cell(nb, test).source
     threshold = float(re.search(r"threshold=([0-9.]+)", source).group(1))
-    if "assert_accuracy(" not in source:
+    call = next((c for c in ("assert_accuracy(", "assert_fine_tuning(") if c in source), None)
+    if call is None:
         raise RuntimeError(f"{assignment} {test}: no assert_accuracy call to sweep")
-    swept = f"SEEDS = {list(SEEDS)!r}\n{_SWEEP}\n" + source.replace("assert_accuracy(", "_sweep(")
+    sweep = _SWEEP if call == "assert_accuracy(" else _SWEEP_FINE_TUNING
+    swept = f"SEEDS = {list(SEEDS)!r}\n{sweep}\n" + source.replace(call, "_sweep(")
     return _notebook(assignment, test, swept), threshold
 
 
@@ -152,3 +166,4 @@ def run():
     yield from _accuracy_rows("a6_faces", "test_accuracy")
     yield from _gap_rows()
     yield from _accuracy_rows("a7_inside_the_network", "test_head_accuracy")
+    yield from _accuracy_rows("a7_inside_the_network", "test_fine_tuning")

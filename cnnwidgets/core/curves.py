@@ -17,6 +17,7 @@ __all__ = [
     "gap_trend",
     "generalization_gap",
     "history_dict",
+    "read_sweep",
     "simulate_early_stopping",
 ]
 
@@ -484,3 +485,41 @@ def diagnose_curves(history: object, *, patience: int = 3, low_accuracy: float =
         "more epochs will not help much — a bigger model, another learning rate or more data "
         "might",
     )
+
+
+def _diverged(loss: np.ndarray) -> bool:
+    # diagnose_curves's first rule: not finite somewhere, or ending above where it started.
+    return loss.size > 0 and (not np.isfinite(loss).all() or loss[-1] > loss[0])
+
+
+def read_sweep(histories: Mapping[float, object]) -> tuple[list[float], float | None]:
+    """Read a learning-rate sweep: which rates diverged, and which one did best.
+
+    ``histories`` maps each learning rate to its run's history (``{"loss": [...],
+    "val_loss": [...]}``, or what ``fit`` returned). A run **diverged** when its
+    training loss became ``nan``/``inf`` or ends above its first epoch's value (the
+    first rule of :func:`diagnose_curves`). The **best** of the others is the one whose
+    validation loss reached the lowest value at any epoch (on equal values, the smaller
+    rate). Returns ``(sorted diverged rates, best rate or None)``.
+
+    Examples
+    --------
+    >>> read_sweep({1e-3: {"loss": [1.0, 0.8, 0.7], "val_loss": [1.0, 0.85, 0.8]},
+    ...             1e-2: {"loss": [1.0, 0.5, 0.3], "val_loss": [0.9, 0.6, 0.65]},
+    ...             1.0: {"loss": [1.0, 4.0, float("nan")], "val_loss": [2.0, 9.0, 9.0]}})
+    ([1.0], 0.01)
+    """
+    if not isinstance(histories, Mapping) or not histories:
+        raise ValueError("Give the sweep as {learning_rate: history}, with at least one run.")
+    diverged, best, lowest = [], None, np.inf
+    for rate in sorted(histories):
+        h = history_dict(histories[rate])
+        if _diverged(_values(h, "loss")):
+            diverged.append(rate)
+            continue
+        val = _values(h, "val_loss")
+        finite = val[np.isfinite(val)]
+        low = float(finite.min()) if finite.size else np.inf
+        if best is None or low < lowest:
+            best, lowest = rate, low
+    return diverged, best

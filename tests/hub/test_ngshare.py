@@ -7,7 +7,7 @@ from a venv of its own with SQLAlchemy<2, ngshare_exchange 0.5.3 is installed wi
 
 - impersonation: mallory hands in a blank notebook claiming to be alice (``--student``,
   ``JUPYTERHUB_USER``, a ``user`` field in a request of her own): it is hers, or refused;
-  alice keeps her 13/13.
+  alice keeps her 16/16.
 - forged time: a ``timestamp`` sent with a hand-in is ignored; the service's clock counts.
 - edit after submit: a hand-in cannot be changed; mallory's full solution, handed in after
   the due date, is a new hand-in, late, and it is the one collected.

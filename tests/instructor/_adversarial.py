@@ -194,7 +194,7 @@ def cases(course_root: Path) -> dict[str, Case]:
         "the kernel died",
     )
 
-    # --- rewriting what the tests see (hand_value is wrong: honestly it scores 12) ------------
+    # --- rewriting what the tests see (hand_value is wrong: honestly it scores 15) ------------
     # Test cells run in the verifier, a fresh process that takes only data from the kernel:
     # none of these reaches a test.
     out["eq_always_true"] = Case(
@@ -397,10 +397,10 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
         return f"uses {module}, which this task does not allow"
 
     return {
-        # both functions imported from the kit: the hand values only
+        # both functions imported from the kit: the hand values and the edge kernel only
         "rule_kit_import": Case(
             _fill({**right, "conv2d": "from cnnwidgets import conv2d, pool2d", "pool2d": "pass"}),
-            4.0,
+            7.0,
             says("cnnwidgets"),
         ),
         "rule_kit_by_name": Case(
@@ -434,25 +434,25 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
         "rule_sizes_from_kit": Case(
             _fill({**right, "sizes": sizes}), A1_MAX - 2, says("cnnwidgets")
         ),  # fmt: skip
-        # a second reviewer's disguises (see _redteam.py): the hand values only
+        # a second reviewer's disguises (see _redteam.py): the hand values and the edge kernel only
         "redteam_codec_patch": Case(
             _fill(
                 {**right, "conv2d": _redteam.CODEC_PATCH_CONV, "pool2d": _redteam.CODEC_PATCH_POOL}
             ),
             # the room refuses the patch (it reaches for sys and gc): the placeholders stay
-            4.0,
+            7.0,
             "conv2d uses sys, which this task does not allow",
         ),  # fmt: skip
         # a third reviewer's: the relay that wakes the stopped kernel, and the kit carried in
-        # the notebook; the hand values, colour value and sizes only
+        # the notebook; the hand values, colour value, sizes and edge kernel only
         "redteam_relay": Case(
             _fill({**right, **_redteam.cells(A1, "relay2")}),
-            4.0,
+            7.0,
             "that uses sys, which this task does not allow",
         ),  # fmt: skip
         "redteam_vendored": Case(
             _fill({**right, **_redteam.cells(A1, "vendored")}),
-            2.0,
+            5.0,
             "that uses notes, which this task does not allow",
         ),  # fmt: skip
         # the same, as readable code with other names and a junk line after every statement
@@ -464,7 +464,7 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
                     "pool2d": "import numpy as np\n\n" + _redteam.copied(pool2d, "pool2d"),
                 }
             ),
-            4.0,
+            7.0,
             "conv2d uses code copied from cnnwidgets.core.conv.conv2d (",
         ),  # fmt: skip
         # answers read from a file the kernel wrote with the kit
@@ -473,23 +473,31 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
         ),  # fmt: skip
         # a fourth reviewer's: the kit run from text with exec reached through a match
         # statement (conv2d) or operator's attrgetter from a star import (pool2d); the kit's
-        # modules copied, each function padded with dead library code; the hand values only
+        # modules copied, each function padded with dead library code; the hand values and the
+        # edge kernel only
         "redteam_reach": Case(
             _fill({**right, **_redteam.cells(A1, "reach")}),
-            4.0,
+            7.0,
             "conv2d uses a class pattern reading .__globals__, which this task does not allow",
         ),  # fmt: skip
         "redteam_padded": Case(
             _fill({**right, **_redteam.cells(A1, "padded")}),
-            4.0,
+            7.0,
             "conv2d uses code copied from cnnwidgets.core.",
         ),  # fmt: skip
         # ours, after theirs: the kit run from text by a library that calls exec itself
         # (NumPy's test helper runstring), which the syntax check cannot see
         "library_exec": Case(
             _fill({**right, **_redteam.cells(A1, "testing_exec")}),
-            4.0,
+            7.0,
             "conv2d uses exec() through a library (numpy.testing",
+        ),  # fmt: skip
+        # a fifth reviewer's: the kit's modules copied whole, every name they read passed
+        # through an identity helper; the hand values and the edge kernel only
+        "redteam_wrapped": Case(
+            _fill({**right, **_redteam.cells(A1, "wrapped")}),
+            7.0,
+            "conv2d uses code copied from cnnwidgets.core.",
         ),  # fmt: skip
         "redteam_lock_channel": Case(
             _fill(
@@ -499,7 +507,7 @@ def _rule_cheats(right: dict[str, str]) -> dict[str, Case]:
                     "pool2d": _redteam.LOCK_CHANNEL_POOL,
                 }
             ),
-            4.0,
+            7.0,
         ),  # fmt: skip
     }
 

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 A1 = "a1_convolution"
 A1_SOURCE = REPO / "solutions" / A1 / f"{A1}.ipynb"
 A1_RELEASE = REPO / "exercises" / A1 / f"{A1}.ipynb"
-A1_MAX = 13.0
+A1_MAX = 16.0
 
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
@@ -97,10 +97,11 @@ def samples() -> dict[str, tuple[str | nbformat.NotebookNode, float | None]]:
     return {
         "correct": (_fill(right), A1_MAX),
         # hand value, sizes and valid conv2d right; bias per channel, no strides/padding,
-        # max pooling only: 1 + 0 + 1 + 1 + 2 + 0 + 0 + 0 + 0
-        "partial": (_fill(partial), 5.0),
-        # the import cell fails and both functions depend on it; the by-hand answers still count
-        "broken": (_fill(broken, setup="import numpy as np\nimport cnn_helpers"), 4.0),
+        # max pooling only, the edge kernel right: 1 + 0 + 1 + 1 + 2 + 0 + 0 + 0 + 0 + 3
+        "partial": (_fill(partial), 8.0),
+        # the import cell fails and both functions depend on it; the by-hand answers and the
+        # edge kernel still count
+        "broken": (_fill(broken, setup="import numpy as np\nimport cnn_helpers"), 7.0),
         "empty": (copy.deepcopy(nbformat.read(A1_RELEASE, as_version=4)), 0.0),
         # a syntax error costs the conv2d tests (6 points) only
         "syntax": (_fill(syntax), A1_MAX - 6),

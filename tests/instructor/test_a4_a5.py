@@ -17,9 +17,18 @@ from ._samples_a3 import cell_outputs
 from .conftest import tree_hashes
 
 A4, A5 = "a4_metrics", "a5_augmentation"
-A4_MAX = A5_MAX = 12.0
+A4_MAX, A5_MAX = 15.0, 12.0
 
 # --- samples ---------------------------------------------------------------------------
+
+# The kit's own answer to part 5 (the room has no cnnwidgets to import).
+_KIT_MISTAKES = """
+from cnnwidgets.core.metrics import worst_mistakes
+
+
+def most_confident_mistakes(y_true, proba, k):
+    return worst_mistakes(y_true, None, proba, k=k)
+"""
 
 # Right except for the precision of a class nobody predicts: 0/0 gives nan (NumPy's warning
 # on the way must not cost the points, the nan must).
@@ -91,10 +100,10 @@ _A4_CASES: Cases = {
         {"test_hand_f1": "hand_f1 = 0.7 is the plain mean (P + R) / 2"},
     ),
     # confusion_matrix (3), precision_recall_f1 (4) and macro_f1 through it (1) from
-    # scikit-learn: part 1's 4 points only
+    # scikit-learn: parts 1 and 5 only
     "rule_sklearn": (
         {"confusion_matrix": _SKLEARN, "precision_recall_f1": _SKLEARN_SCORES},
-        4.0,
+        7.0,
         {
             "test_confusion_matrix": "uses sklearn, which this task does not allow",
             "test_precision_recall_f1": "precision_recall_f1 uses sklearn",
@@ -110,27 +119,34 @@ _A4_CASES: Cases = {
             )
         },
     ),
-    # a third reviewer's: scikit-learn in the kernel answering for the room (part 1's 4
-    # points only), and the kit's metrics carried in the notebook (nothing)
+    # a third reviewer's: scikit-learn in the kernel answering for the room (parts 1 and 5,
+    # honest, only), and the kit's metrics carried in the notebook (part 5 only)
     "redteam_relay": (
         _redteam.cells(A4, "relay2"),
-        4.0,
+        7.0,
         {"test_confusion_matrix": "that uses sys, which this task does not allow"},
     ),
     "redteam_vendored": (
         _redteam.cells(A4, "vendored"),
-        0.0,
+        3.0,
         {"test_hand_accuracy": "that uses notes, which this task does not allow"},
     ),  # fmt: skip
     # a fourth reviewer's: the kit's metrics run from text with exec reached through a match
-    # statement, or copied with dead library code padding each function: part 1 only
+    # statement, or copied with dead library code padding each function: parts 1 and 5 only
     "redteam_reach": (
         _redteam.cells(A4, "reach"),
-        4.0,
+        7.0,
         {"test_confusion_matrix": "a class pattern reading .__globals__"},
     ),
     "redteam_padded": (
         _redteam.cells(A4, "padded"),
+        7.0,
+        {"test_confusion_matrix": "code copied from cnnwidgets.core."},
+    ),
+    # a fifth reviewer's: the kit's metrics.py copied whole, every name it reads passed
+    # through an identity helper (the shapes then match under 55 %): part 1 only
+    "redteam_wrapped": (
+        _redteam.cells(A4, "wrapped"),
         4.0,
         {"test_confusion_matrix": "code copied from cnnwidgets.core."},
     ),
@@ -151,6 +167,23 @@ _A4_CASES: Cases = {
             )
         },
     ),
+    # part 5 through the kit's worst_mistakes: its 3 points lost, the rest counts
+    "rule_kit_mistakes": (
+        {"most_confident_mistakes": _KIT_MISTAKES},
+        A4_MAX - 3,
+        {"test_most_confident_mistakes": "uses cnnwidgets, which this task does not allow"},
+    ),
+    # equal confidences in the wrong order (the larger index first): the hidden 2 points
+    "mistakes_ties": (
+        {
+            "most_confident_mistakes": (
+                'order = np.argsort(-confidence[wrong], kind="stable")',
+                "order = np.argsort(confidence[wrong])[::-1]",
+            )
+        },
+        A4_MAX - 2,
+        {"test_most_confident_mistakes_random": "on equal confidence the smaller index"},
+    ),  # fmt: skip
 }
 
 # Augments all 200 faces, then splits: the sizes add up, the test set is not the originals.

@@ -19,7 +19,7 @@ from .conftest import tree_hashes
 pytestmark = pytest.mark.slow
 
 A6, A7 = "a6_faces", "a7_inside_the_network"
-A6_MAX, A7_MAX = 7.0, 9.0
+A6_MAX, A7_MAX = 10.0, 12.0
 
 _UNCHANGED = """
 def build_regularized_model():
@@ -28,6 +28,9 @@ def build_regularized_model():
 
 # student -> ({answer grade_id: new code, or (old, new) for one edit of the solution's code},
 #             expected score, {test grade_id: text that test's output must contain})
+
+# Part 6 read by the last epoch's validation loss rather than the lowest: the hidden 2 points
+_LAST_EPOCH = ("low = val.min() if val.size else np.inf", "low = val[-1] if val.size else np.inf")
 
 _A6_CASES: Cases = {
     "correct": ({}, A6_MAX, {}),
@@ -52,10 +55,10 @@ _A6_CASES: Cases = {
     ),
     # A third reviewer's: a logistic regression fitted on all 200 faces, its weights in
     # Rescaling settings or scalar Constant kernels, trained at a learning rate that moves
-    # nothing: the head point only
+    # nothing: the head point and part 6 (the solution's) only
     "redteam_rescale_lists": (
         _redteam.cells(A6, "rescale_lists"),
-        1.0,
+        4.0,
         {
             "test_accuracy": "the model carries numbers of its own (layer 'dense_3': "
             "kernel_initializer is Ones"
@@ -63,16 +66,34 @@ _A6_CASES: Cases = {
     ),
     "redteam_constant_scalars": (
         _redteam.cells(A6, "constant_scalars"),
-        1.0,
+        4.0,
         {"test_regularized": "kernel_initializer is Constant: a weight that multiplies"},
     ),  # fmt: skip
     # a fourth reviewer's: the same as boolean masks in Rescaling layers
     "redteam_bool_masks": (
         _redteam.cells(A6, "bool_masks"),
-        1.0,
+        4.0,
         {"test_accuracy": "scale holds 625 numbers"},
     ),  # fmt: skip
+    # a fifth reviewer's: the same as index lists of keras.ops.take calls, for both models:
+    # the head point and part 6 only
+    "redteam_ops_gather": (
+        _redteam.cells(A6, "ops_gather"),
+        4.0,
+        {"test_accuracy": "operation(s) of keras.ops between its layers"},
+    ),  # fmt: skip
     # The given overfitting network handed in as the fix: no points for the fix
+    "sweep_last_epoch": (
+        {"read_sweep": _LAST_EPOCH},
+        A6_MAX - 2,
+        {"test_read_sweep_random": "the lowest validation loss is"},
+    ),
+    # part 6 through the kit's own reading of a sweep, which the room does not have
+    "rule_kit_sweep": (
+        {"read_sweep": "from cnnwidgets.core import read_sweep"},
+        A6_MAX - 3,
+        {"test_read_sweep": "uses cnnwidgets, which this task does not allow"},
+    ),
     "unchanged_fix": (
         {"build_regularized_model": _UNCHANGED},
         A6_MAX - 3,
@@ -140,6 +161,26 @@ _A7_CASES: Cases = {
                 "(base.trainable = False) before compile"
             ),
         },
+    ),
+    # Fine-tuning (part 3) on the grader's own transfer model: the whole base unfrozen, or
+    # the head's learning rate kept, costs the form point and the 2 points of the run
+    "fine_tune_all": (
+        {
+            "prepare_fine_tuning": (
+                'layer.trainable = layer.name == "conv_2"  # the upper block; conv_1 stays frozen',
+                "layer.trainable = True",
+            )
+        },
+        A7_MAX - 3,
+        {
+            "test_fine_tuning_form": "conv_1 is trainable: keep the lower block frozen",
+            "test_fine_tuning": "conv_1 is trainable",
+        },
+    ),
+    "fine_tune_fast": (
+        {"prepare_fine_tuning": ("learning_rate=1e-4", "learning_rate=3e-3")},
+        A7_MAX - 3,
+        {"test_fine_tuning": "the learning rate is 0.003: fine-tuning needs a low one"},
     ),
 }
 

@@ -4,7 +4,7 @@ Real Unix users (root under ``CI=true``; skipped otherwise, since ownership is t
 point), each with an attack of their own, in a class with an honest student:
 
 - alice hands in the full solution on time; mallory hands in a blank notebook in
-  her name, later (impersonation). alice keeps her 13/13.
+  her name, later (impersonation). alice keeps her 16/16.
 - lena hands in late, then rewrites timestamp.txt and the files' times to before the
   due date; hana makes a hand-in folder by hand, with an early name, timestamp.txt and
   times. Both are late.

@@ -14,6 +14,7 @@ from cnnwidgets.core.curves import (
     gap_trend,
     generalization_gap,
     history_dict,
+    read_sweep,
     simulate_early_stopping,
 )
 
@@ -267,3 +268,45 @@ def test_an_empty_history_is_an_error():
 def test_docstring_examples():
     result = run_doctests(curves_module)
     assert result.failed == 0 and result.attempted > 0
+
+
+# --- read_sweep ------------------------------------------------------------------------------
+
+
+def _run(loss, val_loss):
+    return {"loss": list(loss), "val_loss": list(val_loss)}
+
+
+def test_read_sweep_names_the_diverged_and_the_lowest_validation_loss():
+    sweep = {
+        1e-4: _run([1.0, 0.95, 0.9, 0.86], [1.0, 0.96, 0.92, 0.9]),  # crawls
+        1e-3: _run([1.0, 0.6, 0.4, 0.3], [0.9, 0.55, 0.45, 0.5]),  # lowest at epoch 3: 0.45
+        1e-2: _run([1.0, 0.5, 0.3, 0.2], [0.8, 0.5, 0.6, 0.8]),  # lowest 0.5, then overfits
+        1.0: _run([1.0, 2.0, 5.0, 9.0], [1.0, 2.0, 5.0, 9.0]),  # climbs
+        2.0: _run([1.0, float("nan"), float("nan"), float("nan")], [1.0] * 4),  # nan
+    }
+    assert read_sweep(sweep) == ([1.0, 2.0], 1e-3)
+
+
+def test_read_sweep_agrees_with_diagnose_curves_on_divergence():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        loss = np.exp(rng.normal(0, 0.5, int(rng.integers(1, 8)))).tolist()
+        if rng.random() < 0.2:
+            loss[int(rng.integers(0, len(loss)))] = float(rng.choice([np.nan, np.inf]))
+        run = _run(loss, np.abs(rng.normal(1, 0.3, len(loss))))
+        diverged, best = read_sweep({0.1: run})
+        assert (diverged == [0.1]) == (diagnose_curves(run).verdict == "diverging"), run
+        assert best == (None if diverged else 0.1)
+
+
+def test_read_sweep_breaks_ties_by_the_smaller_rate_and_ignores_nan_validation():
+    same = _run([1.0, 0.5], [0.7, 0.4])
+    assert read_sweep({0.01: same, 0.001: same}) == ([], 0.001)
+    nan_val = _run([1.0, 0.5], [float("nan"), 0.3])
+    assert read_sweep({0.01: same, 0.05: nan_val}) == ([], 0.05)
+    assert read_sweep({0.5: _run([1.0, 3.0], [1.0, 3.0])}) == ([0.5], None)
+    with pytest.raises(ValueError, match="learning_rate: history"):
+        read_sweep({})
+    with pytest.raises(ValueError, match="no 'val_loss'"):
+        read_sweep({0.1: {"loss": [1.0, 0.5]}})
