@@ -250,6 +250,7 @@ _REFUSED_ATTRIBUTES = frozenset(
         "load", "loads", "dump", "dumps", "save", "savez", "savez_compressed", "savetxt",
         "fromfile", "tofile", "memmap", "open_memmap", "read_array", "write_array",
         "ctypeslib", "f2py", "distutils", "DataSource", "safe_eval", "setrecursionlimit",
+        "_datasource", "_open", "open", "loadtxt", "genfromtxt", "fromregex", "npyio",
     }
 )  # fmt: skip
 # Special names a plain answer may read (a class's __init__, a function's __name__).
