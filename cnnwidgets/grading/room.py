@@ -515,38 +515,125 @@ def _docstring(node: Any) -> bool:
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
 
 
+def _operators() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    import ast
+
+    binary = {
+        "add": ast.Add, "sub": ast.Sub, "mul": ast.Mult, "truediv": ast.Div,
+        "floordiv": ast.FloorDiv, "mod": ast.Mod, "pow": ast.Pow, "matmul": ast.MatMult,
+        "and_": ast.BitAnd, "or_": ast.BitOr, "xor": ast.BitXor, "lshift": ast.LShift,
+        "rshift": ast.RShift,
+    }  # fmt: skip
+    compare = {
+        "eq": ast.Eq, "ne": ast.NotEq, "lt": ast.Lt, "le": ast.LtE, "gt": ast.Gt, "ge": ast.GtE,
+        "is_": ast.Is, "is_not": ast.IsNot,
+    }  # fmt: skip
+    unary = {"neg": ast.USub, "pos": ast.UAdd, "not_": ast.Not, "invert": ast.Invert}
+    return binary, compare, unary
+
+
+# operator's functions as the syntax they stand for (Python's own spelling of the same code)
+_BINARY, _COMPARE, _UNARY = _operators()
+_OPERATOR_FUNCTIONS = frozenset({*_BINARY, *_COMPARE, *_UNARY, "getitem"})
+
+
+def _callee(node: Any) -> str | None:
+    """How a call names its function, as a key of :func:`_wrappers`: ``f``, ``C.f``, ``L[0]``
+    (a name, an attribute of a name, a name indexed by a number); None otherwise."""
+    import ast
+
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"
+    if (
+        isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+        and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, (int, str))
+    ):  # fmt: skip
+        return f"{node.value.id}[{node.slice.value!r}]"
+    return None
+
+
+def _passes_through(args: Any, body: list[Any]) -> tuple[str, int] | None:
+    """("identity", i) when a function's statements hand back its i-th parameter as it is
+    (through plain copies ``w = v``, and choices whose branches are the same); ("apply", 0)
+    when they return its first parameter called with the rest; None otherwise."""
+    import ast
+
+    params = [a.arg for a in args.posonlyargs + args.args]
+    alias = {p: p for p in params}
+    *copies, last = [b for b in body if not _docstring(b)] or [None]
+    for statement in copies:
+        if not (
+            isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and isinstance(statement.value, ast.Name) and statement.value.id in alias
+        ):  # fmt: skip
+            return None
+        alias[statement.targets[0].id] = alias[statement.value.id]
+    value = last.value if isinstance(last, ast.Return) else last
+    while isinstance(value, ast.IfExp) and ast.dump(value.body) == ast.dump(value.orelse):
+        value = value.body
+    if isinstance(value, ast.Name) and value.id in alias:
+        return ("identity", params.index(alias[value.id]))
+    if (
+        isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and params
+        and alias.get(value.func.id) == params[0]
+    ):  # fmt: skip
+        return ("apply", 0)
+    return None
+
+
 def _wrappers(nodes: list[Any], known: dict[str, tuple[str, int]]) -> dict[str, tuple[str, int]]:
-    """``known`` and the pass-through helpers ``nodes`` define: name -> ("identity", i) for a
-    function that returns its i-th argument as it is, ("apply", 0) for one that returns its
-    first argument called with the rest; and names bound to either (``_j = _i``)."""
+    """``known`` and the pass-through helpers ``nodes`` define (:func:`_passes_through`), by
+    how a call names them (:func:`_callee`): functions and lambdas bound to a name, kept in a
+    class (``staticmethod`` or not) or in a list, tuple or dict, and names bound to a helper
+    (``_j = _i``). A name bound again to something else is forgotten."""
     import ast
 
     found = dict(known)
+
+    def helper(value: Any) -> tuple[str, int] | None:
+        if isinstance(value, ast.Call) and _callee(value.func) in ("staticmethod", "classmethod"):
+            value = value.args[0] if len(value.args) == 1 else None
+        if isinstance(value, ast.Lambda):
+            return _passes_through(value.args, [ast.Return(value.body)])
+        key = _callee(value) if value is not None else None
+        return found.get(key) if key else None
+
+    def bind(key: str, kind: tuple[str, int] | None) -> None:
+        if kind is None:
+            found.pop(key, None)
+        else:
+            found[key] = kind
+
     for node in nodes:
         for sub in ast.walk(node):
-            name, args, body = None, None, None
             if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                name, args = sub.name, sub.args
-                code = [b for b in sub.body if not _docstring(b)]
-                body = code[0].value if len(code) == 1 and isinstance(code[0], ast.Return) else None
-            elif (
-                isinstance(sub, ast.Assign) and len(sub.targets) == 1
-                and isinstance(sub.targets[0], ast.Name)
-            ):  # fmt: skip
-                if isinstance(sub.value, ast.Lambda):
-                    name, args, body = sub.targets[0].id, sub.value.args, sub.value.body
-                elif isinstance(sub.value, ast.Name) and sub.value.id in found:
-                    found[sub.targets[0].id] = found[sub.value.id]
-            if name is None or body is None or args is None:
-                continue
-            params = [a.arg for a in args.posonlyargs + args.args]
-            if isinstance(body, ast.Name) and body.id in params:
-                found[name] = ("identity", params.index(body.id))
-            elif (
-                isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and params
-                and body.func.id == params[0]
-            ):  # fmt: skip
-                found[name] = ("apply", 0)
+                bind(sub.name, _passes_through(sub.args, sub.body))
+            elif isinstance(sub, ast.ClassDef):
+                for item in sub.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        kind = _passes_through(item.args, item.body)
+                        static = any(_callee(d) == "staticmethod" for d in item.decorator_list)
+                        bind(f"{sub.name}.{item.name}", kind if static else None)
+                    elif isinstance(item, ast.Assign):
+                        for target in item.targets:
+                            if isinstance(target, ast.Name):
+                                bind(f"{sub.name}.{target.id}", helper(item.value))
+            elif isinstance(sub, ast.Assign) and len(sub.targets) == 1:
+                target, value = sub.targets[0], sub.value
+                if not isinstance(target, ast.Name):
+                    continue
+                if isinstance(value, (ast.List, ast.Tuple)):
+                    for index, element in enumerate(value.elts):
+                        bind(f"{target.id}[{index!r}]", helper(element))
+                elif isinstance(value, ast.Dict):
+                    for key, entry in zip(value.keys, value.values, strict=True):
+                        if isinstance(key, ast.Constant) and isinstance(key.value, (int, str)):
+                            bind(f"{target.id}[{key.value!r}]", helper(entry))
+                else:
+                    bind(target.id, helper(value))
     return found
 
 
@@ -554,10 +641,10 @@ def _peeled(
     nodes: list[Any], known: dict[str, tuple[str, int]]
 ) -> tuple[list[Any], dict[str, tuple[str, int]]]:
     """Copies of ``nodes`` with pass-through wrapping undone, for comparing shapes only: calls
-    of the helpers :func:`_wrappers` finds (``_i(x)`` -> ``x``, ``_call(f, x)`` -> ``f(x)``)
-    and one-item containers indexed (``(x,)[0]`` -> ``x``). A copy of the kit with every name
-    passed through such a helper has the kit's shape again. Returns the copies and the helpers
-    known after them."""
+    of the helpers :func:`_wrappers` finds (``_i(x)``, ``_i(v=x)``, ``H.i(x)``, ``L[0](x)`` ->
+    ``x``; ``_call(f, x)`` -> ``f(x)``) and one-item containers indexed (``(x,)[0]`` -> ``x``).
+    A copy of the kit with every name passed through such a helper has the kit's shape
+    again. Returns the copies and the helpers known after them."""
     import ast
     import copy
 
@@ -578,18 +665,64 @@ def _peeled(
 
         def visit_Call(self, node: Any) -> Any:
             self.generic_visit(node)
-            kind = isinstance(node.func, ast.Name) and self.helpers.get(node.func.id)
+            key = _callee(node.func)
+            kind = self.helpers.get(key) if key else None
             if not kind or any(isinstance(a, ast.Starred) for a in node.args):
                 return node
+            values = [*node.args, *(k.value for k in node.keywords if k.arg is not None)]
+            if kind[0] == "identity" and len(values) == 1:
+                return values[0]
             if kind[0] == "identity" and kind[1] < len(node.args) and not node.keywords:
                 return node.args[kind[1]]
             if kind[0] == "apply" and node.args:
                 return ast.Call(func=node.args[0], args=node.args[1:], keywords=node.keywords)
             return node
 
+    class Spell(ast.NodeTransformer):
+        """``operator.add(a, b)`` -> ``a + b`` (and kin), ``getattr(o, "x")`` -> ``o.x``."""
+
+        def __init__(self, functions: dict[str, str]) -> None:
+            self.functions = functions  # how the cell names operator's functions -> which
+
+        def visit_Call(self, node: Any) -> Any:
+            self.generic_visit(node)
+            args = node.args
+            if node.keywords or any(isinstance(a, ast.Starred) for a in args):
+                return node
+            key = _callee(node.func)
+            if (
+                key == "getattr" and len(args) == 2 and isinstance(args[1], ast.Constant)
+                and isinstance(args[1].value, str)
+            ):  # fmt: skip
+                return ast.Attribute(value=args[0], attr=args[1].value, ctx=ast.Load())
+            op = self.functions.get(key or "")
+            if op in _BINARY and len(args) == 2:
+                return ast.BinOp(left=args[0], op=_BINARY[op](), right=args[1])
+            if op in _COMPARE and len(args) == 2:
+                return ast.Compare(left=args[0], ops=[_COMPARE[op]()], comparators=[args[1]])
+            if op in _UNARY and len(args) == 1:
+                return ast.UnaryOp(op=_UNARY[op](), operand=args[0])
+            if op == "getitem" and len(args) == 2:
+                return ast.Subscript(value=args[0], slice=args[1], ctx=ast.Load())
+            return node
+
+    # operator's functions by the names this cell and the ones before it gave them
+    functions = {k: v[0][3:] for k, v in known.items() if v[0].startswith("op:")}
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Import):
+                for alias in sub.names:
+                    if alias.name == "operator":
+                        module = alias.asname or alias.name
+                        functions.update({f"{module}.{f}": f for f in _OPERATOR_FUNCTIONS})
+            elif isinstance(sub, ast.ImportFrom) and sub.module == "operator":
+                for alias in sub.names:
+                    functions[alias.asname or alias.name] = alias.name
     copies = [copy.deepcopy(n) for n in nodes]
+    copies = [Spell(functions).visit(n) for n in copies]
     copies = [Peel({}).visit(n) for n in copies]  # one-item containers first: helpers built
     helpers = _wrappers(copies, known)  # of them (return (v,)[0]) are then found too
+    helpers.update({k: (f"op:{f}", 0) for k, f in functions.items()})
     return ([Peel(helpers).visit(n) for n in copies] if helpers else copies), helpers
 
 

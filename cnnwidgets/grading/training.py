@@ -357,6 +357,10 @@ _MAX_MODEL_NUMBERS = 64  # numbers all the model's settings longer than a shape 
 # number beyond its shape (a rate, a momentum, a scale, a learning rate) is one the student
 # chose, and many of them are weights in disguise.
 _MAX_LAYERS = 40
+# Tensors fed into a functional model's layer calls: in all, and into one call (an Add or a
+# Concatenate of a few branches); a wiring that feeds pixels in many times carries weights.
+_MAX_EDGES = 80
+_MAX_CALL_INPUTS = 8
 # distinct numeric settings (name, value) in the whole model: an honest a6 model with six
 # augmentation layers, dropout, L2 and batch norm has 25, Keras's defaults included
 _MAX_SETTINGS = 40
@@ -504,6 +508,18 @@ def _model_problems(model: Any, config: dict, keras: Any) -> list[str]:
             "scale, layers.Reshape, ...)"
         )
     count = sum(1 for layer in _layers(model) if not isinstance(layer, keras.layers.InputLayer))
+    calls, edges, widest = _graph(config)
+    if calls > _MAX_LAYERS:
+        problems.append(
+            f"its layers are called {calls:,} times between them (a layer used again counts "
+            f"again; at most {_MAX_LAYERS} calls are accepted)"
+        )
+    if widest > _MAX_CALL_INPUTS or edges > _MAX_EDGES:
+        problems.append(
+            f"its graph passes {edges:,} tensors into its layers, up to {widest:,} into one call "
+            f"(at most {_MAX_EDGES} in all and {_MAX_CALL_INPUTS} into one call are accepted): "
+            "how often a tensor is fed in can carry numbers as well as a setting can"
+        )
     if count > _MAX_LAYERS:
         problems.append(
             f"it has {count:,} layers, and a model for this task needs far fewer (at most "
@@ -581,6 +597,37 @@ def grader_initialised(model: Any, keras: Any, keep: Sequence[Any] = ()) -> tupl
             if tuple(variable.shape) == value.shape and kept(value):
                 variable.assign(value)
     return fresh, None
+
+
+def _graph(node: Any) -> tuple[int, int, int]:
+    """A functional model's calls: how many layer calls its configuration records (nested
+    models' too), how many tensors they take in all, and the most one call takes."""
+    calls = edges = widest = 0
+    if isinstance(node, dict):
+        inbound = node.get("inbound_nodes")
+        if isinstance(inbound, list):
+            for call in inbound:
+                tensors = _tensors(call)
+                calls, edges, widest = calls + 1, edges + tensors, max(widest, tensors)
+        for key, value in node.items():
+            if key != "inbound_nodes":
+                c, e, w = _graph(value)
+                calls, edges, widest = calls + c, edges + e, max(widest, w)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            c, e, w = _graph(value)
+            calls, edges, widest = calls + c, edges + e, max(widest, w)
+    return calls, edges, widest
+
+
+def _tensors(node: Any) -> int:
+    if isinstance(node, dict):
+        if node.get("class_name") == "__keras_tensor__":
+            return 1
+        return sum(_tensors(v) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return sum(_tensors(v) for v in node)
+    return 0
 
 
 def _operations(model: Any) -> Iterator[Any]:

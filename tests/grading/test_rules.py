@@ -452,8 +452,10 @@ def test_a_copy_cut_into_one_line_helpers_is_refused_as_a_cell(name):
 @pytest.mark.parametrize("name", ["conv2d", "pool2d", "confusion_matrix", "classification_metrics"])
 def test_a_copy_with_every_name_passed_through_a_helper_is_refused(room, name, how):
     """A fifth reviewer's disguise (``_i(x)`` around every name read: under half of any
-    forbidden function's runs left) and two of ours: the helpers are peeled off before
-    shapes are compared, in the cell that defines them or a later one."""
+    forbidden function's runs left), a sixth's (the helper behind a keyword, in a class or a
+    list, through a copy or a same-branch choice; operators spelled as operator's functions
+    and attributes read through getattr) and ours: peeled off before shapes are compared,
+    in the cell that defines the helper or a later one."""
     import cnnwidgets.core as core
 
     helper, copy = _redteam.wrapped(getattr(core, name), "mine", how).split("\n\n\n", 1)

@@ -260,29 +260,71 @@ def split_up(function, new_name: str) -> str:
     return "\n\n".join([*parts, f"def {new_name}(*args, **kwargs):\n    state = {{}}\n{calls}"])
 
 
-# Pass-through helpers a copy can route every name through (a fifth reviewer's was ``_i``):
-# the kit's code, but each name read passes through one of these, so that its syntax changes
-# everywhere while what it does stays.
+# Pass-through helpers a copy can route every name through (a fifth reviewer's was ``_i``, a
+# sixth's kept it in a class, a list, behind a keyword or a copy): the kit's code, each name
+# read passed through one, so that its syntax changes everywhere while what it does stays.
+# how -> (the helper's code, how a call names it, the keyword it takes the value by).
 WRAPPERS = {
-    "identity": "def _seen(value):\n    return value",
-    "boxed": "_seen = lambda value: [value][0]",
+    "identity": ("def _seen(value):\n    return value", "_seen", None),
+    "boxed": ("_seen = lambda value: [value][0]", "_seen", None),
     "applied": (
-        "def _call(f, *args):\n    return f(*args)\n\n\ndef _seen(value):\n    return (value,)[0]"
+        "def _call(f, *args):\n    return f(*args)\n\n\ndef _seen(value):\n    return (value,)[0]",
+        "_seen",
+        None,
     ),
+    "keyword": ("def _seen(value):\n    kept = value\n    return kept", "_seen", "value"),
+    "in_class": (
+        "class _Seen:\n    see = staticmethod(lambda value: value if True else value)",
+        "_Seen.see",
+        None,
+    ),
+    "in_list": ("_SEEN = [lambda value: value]", "_SEEN[0]", None),
+    "spelled": ("import operator as _op", None, None),
 }
 
 
 def wrapped(function, new_name: str, how: str = "identity") -> str:
     """``function``'s source renamed, its docstring gone, every name it reads passed through
-    a helper of :data:`WRAPPERS` (with ``applied``, every call made through ``_call`` too)."""
+    a helper of :data:`WRAPPERS` (``applied``: every call made through ``_call`` too;
+    ``spelled``: no helper, but every operator written as operator's function and every
+    attribute read through getattr)."""
     import ast
     import inspect
     import textwrap
 
+    header, callee, keyword = WRAPPERS[how]
+    ops = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv",
+           ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow"}  # fmt: skip
+    compare = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt",
+               ast.GtE: "ge"}  # fmt: skip
+
+    def call(name, *args):
+        return ast.Call(ast.parse(name, mode="eval").body, list(args), [])
+
     class Wrap(ast.NodeTransformer):
         def visit_Name(self, node):
-            if isinstance(node.ctx, ast.Load):
-                return ast.Call(func=ast.Name("_seen", ast.Load()), args=[node], keywords=[])
+            if callee is None or not isinstance(node.ctx, ast.Load):
+                return node
+            if keyword:
+                return ast.Call(ast.Name(callee, ast.Load()), [], [ast.keyword(keyword, node)])
+            return call(callee, node)
+
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            if how == "spelled" and type(node.op) in ops:
+                return call(f"_op.{ops[type(node.op)]}", node.left, node.right)
+            return node
+
+        def visit_Compare(self, node):
+            self.generic_visit(node)
+            if how == "spelled" and len(node.ops) == 1 and type(node.ops[0]) in compare:
+                return call(f"_op.{compare[type(node.ops[0])]}", node.left, node.comparators[0])
+            return node
+
+        def visit_Attribute(self, node):
+            self.generic_visit(node)
+            if how == "spelled" and isinstance(node.ctx, ast.Load):
+                return call("getattr", node.value, ast.Constant(node.attr))
             return node
 
         def visit_Call(self, node):
@@ -297,4 +339,4 @@ def wrapped(function, new_name: str, how: str = "identity") -> str:
     node.name = new_name
     node.body = node.body[1:] if isinstance(node.body[0], ast.Expr) else node.body
     node = ast.fix_missing_locations(Wrap().visit(node))
-    return WRAPPERS[how] + "\n\n\n" + ast.unparse(node)
+    return header + "\n\n\n" + ast.unparse(node)
