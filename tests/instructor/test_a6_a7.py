@@ -80,7 +80,7 @@ _A6_CASES: Cases = {
     "redteam_ops_gather": (
         _redteam.cells(A6, "ops_gather"),
         4.0,
-        {"test_accuracy": "operation(s) of keras.ops between its layers"},
+        {"test_accuracy": "the model carries numbers of its own (layer 'take_"},
     ),  # fmt: skip
     # The given overfitting network handed in as the fix: no points for the fix
     "sweep_last_epoch": (
