@@ -48,6 +48,8 @@ A1_TESTS = (
     "test_conv2d_keras",
     "test_pool2d",
     "test_pool2d_keras",
+    "test_edge_kernel",
+    "test_edge_kernel_images",
 )
 
 
@@ -60,6 +62,7 @@ def test_a_blank_exercise_is_one_sentence_per_task():
         "sizes",
         "conv2d",
         "pool2d",
+        "edge_kernel",
     ]
     for entry in out:
         assert STUB in entry["source"]
@@ -141,5 +144,6 @@ def test_with_nbgraders_validator_on_the_blank_exercise(tmp_path):
         "sizes",
         "conv2d",
         "pool2d",
+        "edge_kernel",
     ]
     assert not any("Traceback" in e["raw_error"] for e in out)
