@@ -574,6 +574,15 @@ def _passes_through(args: Any, body: list[Any]) -> tuple[str, int] | None:
     value = last.value if isinstance(last, ast.Return) else last
     while isinstance(value, ast.IfExp) and ast.dump(value.body) == ast.dump(value.orelse):
         value = value.body
+    if (
+        args.vararg is not None and isinstance(value, ast.Subscript)
+        and isinstance(value.value, ast.Name) and value.value.id == args.vararg.arg
+        and isinstance(value.slice, ast.Constant) and value.slice.value == 0
+    ):  # fmt: skip
+        return ("identity", len(params))  # (*a): a[0], the first argument past the named
+    if isinstance(value, ast.Lambda):  # a factory: it returns a pass-through helper
+        made = _passes_through(value.args, [ast.Return(value.body)])
+        return ("made:" + made[0], made[1]) if made else None
     if isinstance(value, ast.Name) and value.id in alias:
         return ("identity", params.index(alias[value.id]))
     if (
@@ -594,8 +603,13 @@ def _wrappers(nodes: list[Any], known: dict[str, tuple[str, int]]) -> dict[str, 
     found = dict(known)
 
     def helper(value: Any) -> tuple[str, int] | None:
-        if isinstance(value, ast.Call) and _callee(value.func) in ("staticmethod", "classmethod"):
-            value = value.args[0] if len(value.args) == 1 else None
+        if isinstance(value, ast.Call) and _callee(value.func) in (
+            "staticmethod", "classmethod", "partial", "functools.partial"
+        ):  # fmt: skip
+            value = value.args[0] if len(value.args) == 1 and not value.keywords else None
+        if isinstance(value, ast.Call) and not value.args and not value.keywords:
+            made = found.get(_callee(value.func) or "")  # a factory's helper: _i = make()
+            return (made[0][5:], made[1]) if made and made[0].startswith("made:") else None
         if isinstance(value, ast.Lambda):
             return _passes_through(value.args, [ast.Return(value.body)])
         key = _callee(value) if value is not None else None

@@ -69,13 +69,23 @@ def _kernels(model: Any) -> dict[str, np.ndarray]:
     }
 
 
+# Steps at which a schedule's rate is read: every step of a long fine-tuning run, then far on.
+_SCHEDULE_STEPS = (*range(0, 600), 1_000, 10_000, 100_000)
+
+
 def learning_rate(model: Any) -> float | None:
-    """The learning rate ``model`` was compiled with (a schedule's at step 0), or None."""
-    rate = getattr(getattr(model, "optimizer", None), "learning_rate", None)
+    """The highest learning rate ``model`` was compiled with: a schedule's highest over
+    :data:`_SCHEDULE_STEPS` (one low at step 0 and high after would pass a look at step 0
+    only), or None."""
+    optimizer = getattr(model, "optimizer", None)
+    rate = getattr(optimizer, "_learning_rate", None)  # the schedule itself, if there is one
+    if not callable(rate):  # (.learning_rate gives a schedule's value at the current step)
+        rate = getattr(optimizer, "learning_rate", None)
     if rate is None:
         return None
     if callable(rate):  # a LearningRateSchedule
-        rate = rate(0)
+        values = np.asarray([float(np.asarray(rate(step))) for step in _SCHEDULE_STEPS])
+        return float(np.nan if np.isnan(values).any() else values.max())
     return float(np.asarray(rate))
 
 

@@ -47,6 +47,15 @@ def test_each_mistake_is_named(keras, how, message):
         assert_fine_tuning(_unfreeze(keras, **how), seed=0, split_seed=0, train=False)
 
 
+def test_a_schedule_low_only_at_the_start_is_read_at_its_highest(keras):
+    """A rate looked at at step 0 only: a schedule at 1e-4 for one step, then 1.0."""
+    jump = keras.optimizers.schedules.PiecewiseConstantDecay([1], [1e-4, 1.0])
+    with pytest.raises(AssertionError, match="the learning rate is 1: fine-tuning needs a low"):
+        assert_fine_tuning(_unfreeze(keras, rate=jump), seed=0, split_seed=0, train=False)
+    falling = keras.optimizers.schedules.CosineDecay(1e-4, decay_steps=135)
+    assert_fine_tuning(_unfreeze(keras, rate=falling), seed=0, split_seed=0, train=False)
+
+
 def test_returning_something_else_is_named(keras):
     with pytest.raises(AssertionError, match="prepare_fine_tuning should return the model"):
         assert_fine_tuning(lambda model: None, seed=0, split_seed=0, train=False)

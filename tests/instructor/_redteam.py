@@ -279,6 +279,15 @@ WRAPPERS = {
         None,
     ),
     "in_list": ("_SEEN = [lambda value: value]", "_SEEN[0]", None),
+    # after the sixth review, ours: arguments gathered, a factory, a partial
+    "gathered": ("_seen = lambda *values: values[0]", "_seen", None),
+    "made": ("def _make():\n    return lambda value: value\n\n\n_seen = _make()", "_seen", None),
+    "partial": (
+        "import functools\n\n\ndef _same(value):\n    return value\n\n\n"
+        "_seen = functools.partial(_same)",
+        "_seen",
+        None,
+    ),
     "spelled": ("import operator as _op", None, None),
 }
 

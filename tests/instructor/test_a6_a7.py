@@ -177,6 +177,17 @@ _A7_CASES: Cases = {
             "test_fine_tuning": "conv_1 is trainable",
         },
     ),
+    # a rate low at the first step only (the form once read it there): the same 3 points
+    "fine_tune_rate_jump": (
+        {
+            "prepare_fine_tuning": (
+                "learning_rate=1e-4",
+                "learning_rate=keras.optimizers.schedules.PiecewiseConstantDecay([1], [1e-4, 0.5])",
+            )
+        },
+        A7_MAX - 3,
+        {"test_fine_tuning_form": "the learning rate is 0.5: fine-tuning needs a low one"},
+    ),
     "fine_tune_fast": (
         {"prepare_fine_tuning": ("learning_rate=1e-4", "learning_rate=3e-3")},
         A7_MAX - 3,
